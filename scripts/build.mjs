@@ -1,0 +1,39 @@
+// One build for every bundle. Flags: --watch (rebuild on change), --production (minify, no sourcemaps).
+import * as esbuild from 'esbuild';
+import { mkdir, writeFile } from 'node:fs/promises';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+};
+
+const bundles = [
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...common, entryPoints: ['language-server/server.ts'], outfile: 'dist/server.js' },
+];
+
+async function writeConfigSchema() {
+  // The JSON Schema is generated from the zod config schema so the two cannot drift.
+  const { tsImport } = await import('tsx/esm/api');
+  const { runConfigJsonSchema } = await tsImport('../src/core/config.ts', import.meta.url);
+  await mkdir('dist', { recursive: true });
+  await writeFile('dist/serl-config.schema.json', JSON.stringify(runConfigJsonSchema(), null, 2) + '\n');
+}
+
+if (watch) {
+  const contexts = await Promise.all(bundles.map((options) => esbuild.context(options)));
+  await writeConfigSchema();
+  await Promise.all(contexts.map((context) => context.watch()));
+} else {
+  await Promise.all(bundles.map((options) => esbuild.build(options)));
+  await writeConfigSchema();
+}

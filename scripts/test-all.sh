@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Every test, from a fresh clone: installs what the tests need, builds every bundle, type-checks, runs the suites.
+# This is the README's test command; .ci/run calls it and nothing else. (`npm test` skips the install step.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+npm ci
+npm test
