@@ -1,0 +1,156 @@
+import math
+import unittest
+
+import torch
+
+from helpers import adamw, completion_logprob, kept, tiny_policy
+from serl_worker import train
+
+PPO = train.LossSettings(kind="ppo-clip", clip_eps=0.2)
+
+
+def step(policy, optimizer, batch, loss=PPO, micro_batch=2, max_grad_norm=1.0):
+    stats = train.accumulate_policy_gradient(policy, batch, loss, micro_batch)
+    stats["grad_norm"] = train.apply_update(policy, optimizer, stats["loss"], max_grad_norm)
+    return stats
+
+
+class PolicyGradientTest(unittest.TestCase):
+    def test_positive_advantage_raises_the_completions_log_prob_and_negative_lowers_it(self):
+        for kind in ("ppo-clip", "policy-gradient"):
+            with self.subTest(kind=kind):
+                policy = tiny_policy(seed=4)
+                optimizer = adamw(policy, lr=1e-2)
+                good, bad = ("3+4=", "7#7"), ("3+4=", "xyz")
+                before = [completion_logprob(policy, *pair) for pair in (good, bad)]
+                loss = train.LossSettings(kind=kind, clip_eps=0.2)
+                for _ in range(5):
+                    batch = [(kept(policy, *good), 1.0), (kept(policy, *bad), -1.0)]
+                    step(policy, optimizer, batch, loss)
+                after = [completion_logprob(policy, *pair) for pair in (good, bad)]
+                self.assertGreater(after[0], before[0] + 0.5)
+                self.assertLess(after[1], before[1] - 0.5)
+
+    def test_first_step_on_fresh_samples_has_ratio_one(self):
+        policy = tiny_policy(seed=5)
+        stats = step(policy, adamw(policy), [(kept(policy, "1+1=", "2#2"), 1.0)])
+        self.assertEqual(stats["clip_fraction"], 0.0)
+        self.assertEqual(stats["tokens"], 3)
+        self.assertIsNone(stats["kl"])
+        self.assertGreater(stats["entropy"], 0.0)
+        # ratio = 1 and advantage 1: the ppo surrogate is −1 per token.
+        self.assertAlmostEqual(stats["pg_loss"], -1.0, places=5)
+
+    def test_stale_samples_are_clipped(self):
+        policy = tiny_policy(seed=6)
+        optimizer = adamw(policy, lr=5e-2)
+        sample = kept(policy, "2+2=", "4#4")
+        for _ in range(4):
+            stats = step(policy, optimizer, [(sample, 1.0)])  # the same old log-probs: the ratio drifts
+        self.assertGreater(stats["clip_fraction"], 0.0)
+
+    def test_micro_batches_accumulate_the_full_batch_gradient(self):
+        policy = tiny_policy(seed=7, reference=True)
+        with torch.no_grad():  # move the policy off the reference so the KL term has a gradient
+            for parameter in policy.trainable_parameters():
+                parameter.add_(0.01 * torch.randn_like(parameter))
+        batch = [
+            (kept(policy, "1+2=", "3#3"), 0.5),
+            (kept(policy, "10+20=", "30#30"), -1.0),
+            (kept(policy, "5*5=", "25#25"), 2.0),
+        ]
+        loss = train.LossSettings(kind="ppo-clip", kl_coef=0.1, kl_estimator="k3")
+        gradients = []
+        for micro_batch in (3, 1, 2):
+            train.accumulate_policy_gradient(policy, batch, loss, micro_batch)
+            gradients.append([parameter.grad.clone() for parameter in policy.trainable_parameters()])
+            for parameter in policy.trainable_parameters():
+                parameter.grad = None
+        for other in gradients[1:]:
+            for full, accumulated in zip(gradients[0], other):
+                torch.testing.assert_close(accumulated, full, rtol=1e-5, atol=1e-7)
+
+
+class KlTest(unittest.TestCase):
+    def test_kl_is_zero_against_an_identical_reference(self):
+        for estimator in ("k1", "k2", "k3"):
+            with self.subTest(estimator=estimator):
+                policy = tiny_policy(seed=8, reference=True)
+                loss = train.LossSettings(kind="ppo-clip", kl_coef=0.5, kl_estimator=estimator)
+                stats = train.accumulate_policy_gradient(policy, [(kept(policy, "8-3=", "5#5"), 1.0)], loss, 1)
+                self.assertEqual(stats["kl"], 0.0)
+                self.assertAlmostEqual(stats["loss"], stats["pg_loss"], places=6)
+
+    def test_k3_is_non_negative_and_kl_grows_as_the_policy_moves(self):
+        policy = tiny_policy(seed=9, reference=True)
+        optimizer = adamw(policy, lr=3e-2)
+        loss = train.LossSettings(kind="policy-gradient", kl_coef=0.01, kl_estimator="k3")
+        kls = []
+        for _ in range(4):
+            batch = [(kept(policy, "6+1=", "7#7"), 1.0), (kept(policy, "6+2=", "9#9"), -1.0)]
+            kls.append(step(policy, optimizer, batch, loss)["kl"])
+        self.assertEqual(kls[0], 0.0)
+        self.assertTrue(all(kl >= 0 for kl in kls), kls)
+        self.assertGreater(kls[-1], 0.0)
+
+    def test_k3_is_non_negative_for_any_log_ratio(self):
+        log_ratio = torch.linspace(-30, 30, 601)
+        self.assertTrue(bool((train.kl_estimate(log_ratio, "k3") >= 0).all()))
+        self.assertTrue(torch.isfinite(train.kl_estimate(log_ratio, "k3")).all())
+
+    def test_kl_as_reward_penalises_each_token_by_its_future_kl(self):
+        policy = tiny_policy(seed=10, reference=True)
+        sample = kept(policy, "4*2=", "8#8")
+        with torch.no_grad():  # a reference that disagrees: old log-probs shifted by a known amount
+            sample.old_logprobs = sample.old_logprobs + torch.tensor([0.1, 0.2, 0.3])
+        settings = dict(kind="policy-gradient", kl_coef=0.5, kl_estimator="k1")
+        rewarded = train.accumulate_policy_gradient(
+            policy, [(sample, 1.0)], train.LossSettings(kl_mode="reward", **settings), 1
+        )
+        # k1 of the old policy per token = [0.1, 0.2, 0.3]; future sums [0.6, 0.5, 0.3]
+        self.assertAlmostEqual(rewarded["kl"], 0.2, places=5)
+        log_probs = sample.old_logprobs - torch.tensor([0.1, 0.2, 0.3])
+        advantages = 1.0 - 0.5 * torch.tensor([0.6, 0.5, 0.3])
+        self.assertAlmostEqual(rewarded["pg_loss"], float(-(advantages * log_probs).mean()), places=5)
+
+
+class SupervisedAndUpdateTest(unittest.TestCase):
+    def test_supervised_steps_lower_the_loss(self):
+        policy = tiny_policy(seed=11)
+        optimizer = adamw(policy, lr=1e-2)
+        tokenizer = policy.tokenizer
+        examples = [
+            (tokenizer.encode_prompt(f"{a}+{b}="), tokenizer.encode_continuation(f"{a + b}") + [tokenizer.pad_id])
+            for a, b in [(1, 2), (3, 4), (2, 5), (6, 1)]
+        ]
+        losses = []
+        for _ in range(15):
+            stats = train.accumulate_supervised(policy, examples, micro_batch=3)
+            train.apply_update(policy, optimizer, stats["loss"], max_grad_norm=1.0)
+            losses.append(stats["loss"])
+        self.assertLess(losses[-1], losses[0] * 0.7)
+
+    def test_a_non_finite_loss_skips_the_step(self):
+        policy = tiny_policy(seed=12)
+        optimizer = adamw(policy)
+        sample = kept(policy, "1+1=", "2#2")
+        with torch.no_grad():
+            policy.module.ln_f.weight[0] = math.nan
+        weights = [parameter.clone() for parameter in policy.trainable_parameters()]
+        stats = train.accumulate_policy_gradient(policy, [(sample, 1.0)], PPO, 1)
+        with self.assertRaises(train.NonFiniteUpdate):
+            train.apply_update(policy, optimizer, stats["loss"], max_grad_norm=1.0)
+        for before, parameter in zip(weights, policy.trainable_parameters()):
+            self.assertTrue(torch.equal(before.nan_to_num(), parameter.nan_to_num()))
+            self.assertIsNone(parameter.grad)
+
+    def test_gradient_clipping_reports_the_norm_before_clipping(self):
+        policy = tiny_policy(seed=13)
+        optimizer = adamw(policy)
+        stats = train.accumulate_policy_gradient(policy, [(kept(policy, "9+9=", "18#18"), 50.0)], PPO, 1)
+        norm = train.apply_update(policy, optimizer, stats["loss"], max_grad_norm=0.5)
+        self.assertGreater(norm, 0.5)
+
+
+if __name__ == "__main__":
+    unittest.main()
