@@ -1,0 +1,93 @@
+// Writes the arithmetic world's data files, deterministically: the same options give the same bytes.
+// Usage: node --import tsx examples/arithmetic/generate.ts [--out DIR] [--slip-share X] [--max-exemplars K]
+// (defaults: this folder, 0.3, 3). The files in this folder are the output of the defaults; a unit test
+// regenerates them and compares byte for byte.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ARITHMETIC_PROMPT_TEMPLATE, buildArithmeticData, DEFAULT_ARITHMETIC_DATA_OPTIONS, toJsonl } from '../../src/core/arithmetic';
+import { parseRunConfig, type RunConfigInput } from '../../src/core/config';
+
+const ArgsSchema = z.strictObject({
+  out: z.string().min(1).default(__dirname),
+  'slip-share': z.coerce.number().min(0).max(1).default(DEFAULT_ARITHMETIC_DATA_OPTIONS.slipShare),
+  'max-exemplars': z.coerce.number().int().min(1).default(DEFAULT_ARITHMETIC_DATA_OPTIONS.maxExemplars),
+});
+
+/**
+ * The run config of the world. The self-instruction prompt must fit the tiny model's context with room
+ * for one new problem: 3 exemplars of ≤ 110 characters under the short template take ≤ 380 characters
+ * and the new item ≤ 112, so the base model needs a 512-character context (README.md says why not 256).
+ */
+function runConfig(maxExemplars: number): RunConfigInput {
+  return {
+    $schema: '../../dist/serl-config.schema.json',
+    mode: 'serl',
+    algorithm: 'reinforce++',
+    seeds: 'seeds.seed.jsonl',
+    model: { kind: 'tiny', path: 'base', dtype: 'float32' },
+    device: 'auto',
+    max_steps: 50,
+    prompt_max_len: 384,
+    // The longest chain of thought (4 steps) is under 60 characters.
+    generate_max_len: 80,
+    self_instruction: {
+      exemplars: maxExemplars,
+      max_generated_exemplars: Math.min(1, maxExemplars - 1),
+      batch_size: 32,
+      // A presence penalty acts on characters here: it would forbid reusing any letter already written.
+      presence_penalty: 0,
+      // One problem (≤ 110 characters), its line break and the end of the sequence.
+      max_tokens: 120,
+      prompt: ARITHMETIC_PROMPT_TEMPLATE,
+    },
+    optimizer: { lr: 1e-4 },
+    checkpoint_every: 10,
+    eval: { dataset: 'test.jsonl', every: 10 },
+  };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, 'slip-share': { type: 'string' }, 'max-exemplars': { type: 'string' } },
+    strict: true,
+  });
+  const parsedArgs = ArgsSchema.safeParse(values);
+  if (!parsedArgs.success) {
+    const problems = parsedArgs.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`${problems.join('; ')}`);
+  }
+  const args = parsedArgs.data;
+
+  const config = runConfig(args['max-exemplars']);
+  const checked = parseRunConfig(config, 'serl.config.json');
+  if (!checked.ok) throw new Error(checked.errors.map((error) => error.message).join('\n'));
+
+  const data = buildArithmeticData({
+    ...DEFAULT_ARITHMETIC_DATA_OPTIONS,
+    slipShare: args['slip-share'],
+    maxExemplars: args['max-exemplars'],
+  });
+  mkdirSync(args.out, { recursive: true });
+  const files: [string, string][] = [
+    ['seeds.seed.jsonl', toJsonl(data.seeds)],
+    ['warmup.jsonl', toJsonl(data.warmup)],
+    ['test.jsonl', toJsonl(data.test)],
+    ['serl.config.json', JSON.stringify(config, null, 2) + '\n'],
+  ];
+  for (const [name, text] of files) writeFileSync(path.join(args.out, name), text);
+  const slipped = data.warmup.filter((record) => record.kind === 'solve' && record.slipped).length;
+  process.stdout.write(
+    `wrote ${files.map(([name]) => name).join(', ')} to ${args.out}: ${data.seeds.length} seeds, ` +
+      `${data.warmup.length} warm-up examples (${slipped} slipped solutions), ${data.test.length} test problems\n`,
+  );
+}
+
+try {
+  main();
+} catch (error) {
+  // Bad options and an invalid config are the user's to fix: their message is enough, a stack is noise.
+  process.stderr.write(`generate.ts: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
