@@ -1,0 +1,62 @@
+// `serl export`: a run's curated instructions with their answers (src/engine/exportItems.ts defines the
+// selection and the formats), as JSONL to a file or stdout.
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { curatedItems, EXPORT_FORMATS, formatCuratedItem, type ExportFormat } from '../../engine/exportItems';
+import { openRun, readRunConfig, replayRun } from '../../engine/runStore';
+import { EXIT_OK, UsageError, type Command } from '../io';
+
+const HELP = `usage: serl export --run RUN --format jsonl|openrlhf|trl [--out FILE] [--workspace DIR]
+
+Writes RUN's curated instructions: items that passed the difficulty band (or trained), not vetoed;
+in review mode only accepted ones. The answer is the latest relabel, else the majority answer.
+  jsonl     {item_id, instruction, answer, answer_source, agreement, step, origin}
+  openrlhf  {problem, answer}: OpenRLHF/SeRL prompt data (--input_key problem --label_key answer)
+  trl       {prompt: [{role: "user", content}], answer}: TRL's conversational prompt-only format
+Without --out the lines go to stdout. Runs live in DIR/.serl/runs (DIR: the current directory).
+`;
+
+export const exportCommand: Command = async (args, io) => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        run: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        workspace: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
+  }
+  const values = parsed.values;
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (values.run === undefined) throw new UsageError(`--run RUN is required\n\n${HELP}`);
+  const format = values.format;
+  if (!EXPORT_FORMATS.includes(format as ExportFormat)) {
+    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}${format === undefined ? '' : `, not '${format}'`}`);
+  }
+  let paths;
+  try {
+    paths = await openRun(values.workspace ?? process.cwd(), values.run);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const config = await readRunConfig(paths);
+  const replay = await replayRun(paths);
+  for (const problem of replay.problems) io.stderr.write(`warning: ${problem}\n`);
+  const selection = curatedItems(replay.pool, config.curation.mode);
+  const text = selection.items.map((item) => `${formatCuratedItem(item, format as ExportFormat)}\n`).join('');
+  if (values.out === undefined) io.stdout.write(text);
+  else await writeFile(values.out, text);
+  const skipped = selection.withoutAnswer.length;
+  const note = skipped > 0 ? ` (${skipped} curated items without an answer left out)` : '';
+  io.stderr.write(`exported ${selection.items.length} items of run ${values.run} as ${format}${values.out ? ` to ${values.out}` : ''}${note}\n`);
+  return EXIT_OK;
+};
