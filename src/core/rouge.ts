@@ -1,0 +1,839 @@
+// ROUGE-L F1 with google-research rouge_score semantics (`RougeScorer(['rougeL'], use_stemmer=False)`), fast:
+// tokens interned to integers without a string per token, LCS by a bit-parallel algorithm, and a
+// near-duplicate index that finds the most similar stored text without scoring every pair when a bound
+// proves a pair cannot qualify.
+
+/**
+ * rouge_score's tokenizer: text.lower(), then every run outside [a-z0-9] becomes a space, then split.
+ * Lowercasing comes first, so "É" is a separator while "İ" (→ "i̇") and the Kelvin sign (→ "k") yield ASCII
+ * letters. DIGIT maps an ASCII code to its token character's digit in base 37 (0-9 → 1…10, a-z and A-Z →
+ * 11…36) or 0 for a separator; NON_ASCII marks codes ≥ 128, for which the scan restarts on
+ * String.prototype.toLowerCase's output (the same full Unicode mapping as Python's str.lower(); the unit
+ * test checks every code point against the set Python 3 gives).
+ */
+const NON_ASCII = 0xff;
+const DIGIT = new Uint8Array(0x10000).fill(NON_ASCII);
+DIGIT.fill(0, 0, 0x80);
+for (let code = 0x30; code <= 0x39; code++) DIGIT[code] = code - 0x30 + 1;
+for (let code = 0x61; code <= 0x7a; code++) DIGIT[code] = code - 0x61 + 11;
+for (let code = 0x41; code <= 0x5a; code++) DIGIT[code] = code - 0x41 + 11;
+
+/** Tokens this long or shorter are keyed exactly by their base-37 number (37^10 < 2^53). */
+const EXACT_KEY_LENGTH = 10;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * The tokens of one text as ranges of `source`, each with a key, so tokens can be compared and interned
+ * without creating a string per token: a token of at most EXACT_KEY_LENGTH characters is keyed by its
+ * base-37 number (> 0, equal keys ⇔ equal tokens), a longer one by −1 − a 32-bit hash of its characters
+ * (equal keys must then be checked character by character). `source` is the text itself when it is ASCII
+ * (token characters are then compared case-folded), else the text lowercased.
+ */
+class TokenRanges {
+  source = '';
+  count = 0;
+  starts = new Int32Array(64);
+  ends = new Int32Array(64);
+  keys = new Float64Array(64);
+
+  scan(text: string): this {
+    if (!this.scanSource(text, true)) this.scanSource(text.toLowerCase(), false);
+    return this;
+  }
+
+  /** Token k as a lowercase string. */
+  token(k: number): string {
+    return this.source.slice(this.starts[k], this.ends[k]).toLowerCase();
+  }
+
+  /** Scans `source`; with `asciiOnly`, gives up (returning false) at the first non-ASCII character. */
+  private scanSource(source: string, asciiOnly: boolean): boolean {
+    const length = source.length;
+    this.source = source;
+    this.count = 0;
+    let i = 0;
+    while (i < length) {
+      let digit = DIGIT[source.charCodeAt(i)];
+      if (digit === 0 || digit === NON_ASCII) {
+        if (digit === NON_ASCII && asciiOnly) return false;
+        i++;
+        continue;
+      }
+      const start = i;
+      let key = 0;
+      do {
+        key = key * 37 + digit;
+        digit = ++i < length ? DIGIT[source.charCodeAt(i)] : 0;
+      } while (digit !== 0 && digit !== NON_ASCII);
+      this.push(start, i, key);
+    }
+    return true;
+  }
+
+  private push(start: number, end: number, key: number): void {
+    const k = this.count++;
+    if (k === this.starts.length) {
+      this.starts = grown(this.starts, k * 2);
+      this.ends = grown(this.ends, k * 2);
+      const keys = new Float64Array(k * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    this.starts[k] = start;
+    this.ends[k] = end;
+    if (end - start <= EXACT_KEY_LENGTH) {
+      this.keys[k] = key;
+      return;
+    }
+    let hash = FNV_OFFSET;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ (this.source.charCodeAt(i) | 0x20), FNV_PRIME);
+    this.keys[k] = -1 - (hash >>> 0);
+  }
+}
+
+/** Bucket of a token key in a table of 2^(32 − shift) buckets (Fibonacci hashing of both halves). */
+function bucketOf(key: number, shift: number): number {
+  const low = key >>> 0;
+  const high = (key * 2 ** -32) | 0;
+  return Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1) >>> shift;
+}
+
+/**
+ * Interns tokens (ranges of scanned texts) to ids 0, 1, …: open addressing with linear probing, at most half
+ * full. A table that `copies` keeps a lowercase copy of each long token (a vocabulary that outlives the
+ * texts); otherwise it refers to the scanned source, and `clear` empties it in O(1) between uses.
+ */
+class TokenTable {
+  size = 0;
+  private buckets = new Int32Array(64); // id + 1 when bucketStamps[b] === stamp, else empty
+  private bucketKeys = new Float64Array(64);
+  private bucketStamps = new Int32Array(64);
+  private stamp = 1;
+  private shift = 32 - 6;
+  // Characters of the long tokens (keys < 0), to tell apart those whose hashes collide.
+  private texts: string[] = [];
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+
+  constructor(private readonly copies: boolean) {}
+
+  /** The id of token k of `ranges`, or −1 when it is not in the table. */
+  find(ranges: TokenRanges, k: number): number {
+    const key = ranges.keys[k];
+    const mask = this.buckets.length - 1;
+    for (let b = bucketOf(key, this.shift); ; b = (b + 1) & mask) {
+      if (this.bucketStamps[b] !== this.stamp) return -1;
+      if (this.bucketKeys[b] === key && (key > 0 || this.holds(this.buckets[b] - 1, ranges, k))) return this.buckets[b] - 1;
+    }
+  }
+
+  /** The id of token k of `ranges`, added to the table when it is new. */
+  intern(ranges: TokenRanges, k: number): number {
+    const found = this.find(ranges, k);
+    if (found >= 0) return found;
+    const id = this.size++;
+    if (this.size * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    const key = ranges.keys[k];
+    if (key < 0) {
+      if (id >= this.starts.length) {
+        this.starts = grown(this.starts, id * 2);
+        this.ends = grown(this.ends, id * 2);
+      }
+      const start = ranges.starts[k];
+      const end = ranges.ends[k];
+      this.texts[id] = this.copies ? ranges.token(k) : ranges.source;
+      this.starts[id] = this.copies ? 0 : start;
+      this.ends[id] = this.copies ? end - start : end;
+    }
+    this.place(id, key);
+    return id;
+  }
+
+  clear(): void {
+    this.size = 0;
+    if (++this.stamp === 0x7fffffff) {
+      this.bucketStamps.fill(0);
+      this.stamp = 1;
+    }
+  }
+
+  private holds(id: number, ranges: TokenRanges, k: number): boolean {
+    const text = this.texts[id];
+    const start = this.starts[id];
+    const length = this.ends[id] - start;
+    const otherStart = ranges.starts[k];
+    if (ranges.ends[k] - otherStart !== length) return false;
+    const other = ranges.source;
+    // Both ranges hold only token characters, for which | 0x20 is exactly ASCII lowercasing.
+    for (let i = 0; i < length; i++) {
+      if ((text.charCodeAt(start + i) | 0x20) !== (other.charCodeAt(otherStart + i) | 0x20)) return false;
+    }
+    return true;
+  }
+
+  private place(id: number, key: number): void {
+    const mask = this.buckets.length - 1;
+    let b = bucketOf(key, this.shift);
+    while (this.bucketStamps[b] === this.stamp) b = (b + 1) & mask;
+    this.buckets[b] = id + 1;
+    this.bucketKeys[b] = key;
+    this.bucketStamps[b] = this.stamp;
+  }
+
+  private rehash(capacity: number): void {
+    const { buckets, bucketKeys, bucketStamps, stamp } = this;
+    this.buckets = new Int32Array(capacity);
+    this.bucketKeys = new Float64Array(capacity);
+    this.bucketStamps = new Int32Array(capacity);
+    this.stamp = 1;
+    this.shift = 32 - Math.log2(capacity);
+    for (let b = 0; b < buckets.length; b++) if (bucketStamps[b] === stamp) this.place(buckets[b] - 1, bucketKeys[b]);
+  }
+}
+
+/**
+ * rouge_score's F-measure of an LCS of `lcs` tokens between sequences of `m` and `n` tokens, computed with
+ * its exact float operations (precision, recall, then 2PR/(P+R)) so scores match it bit for bit. Symmetric
+ * in m and n even in floating point: 2·p is exact, so (2p)·r and (2r)·p round the same product.
+ */
+function lcsF1(lcs: number, m: number, n: number): number {
+  if (lcs === 0) return 0;
+  const precision = lcs / m;
+  const recall = lcs / n;
+  return (2 * precision * recall) / (precision + recall);
+}
+
+const ALL_ONES = 0xffffffff;
+let rowScratch = new Uint32Array(8);
+
+/**
+ * LCS length of a pattern of `length` tokens and a text, by the bit-parallel algorithm of Allison–Dix /
+ * Hyyrö ("Bit-parallel LCS-length computation revisited", 2004): V has one bit per pattern position, a 0 bit
+ * marking a position where the DP row steps up; for each text token with match mask M,
+ * V ← (V + (V & M)) | (V & ~M), and the LCS is the number of 0 bits. Bits above the pattern length only
+ * receive carries, never pass any down, so they are ignored at the end. Mask row `slot` of `masks` is
+ * `words` 32-bit words with bit i set where pattern token i has that slot. The text is `text[start..end)`,
+ * token ids whose slot is `slotOf[id]` (−1: not in the pattern, which leaves V unchanged and is skipped).
+ */
+function bitParallelLcs(
+  masks: Uint32Array,
+  words: number,
+  length: number,
+  text: Int32Array,
+  start: number,
+  end: number,
+  slotOf: Int32Array,
+): number {
+  if (words === 1) {
+    // Int32 arithmetic is addition mod 2^32, which is all the recurrence needs.
+    let v = -1;
+    for (let k = start; k < end; k++) {
+      const slot = slotOf[text[k]];
+      if (slot < 0) continue;
+      const match = masks[slot] | 0;
+      v = (v + (v & match)) | (v & ~match);
+    }
+    const lowBits = length === 32 ? -1 : (1 << length) - 1;
+    return length - popcount(v & lowBits);
+  }
+  if (rowScratch.length < words) rowScratch = new Uint32Array(words * 2);
+  const row = rowScratch;
+  row.fill(ALL_ONES, 0, words);
+  for (let k = start; k < end; k++) {
+    const slot = slotOf[text[k]];
+    if (slot < 0) continue;
+    const base = slot * words;
+    let carry = 0;
+    for (let w = 0; w < words; w++) {
+      const v = row[w];
+      const match = masks[base + w];
+      const sum = v + ((v & match) >>> 0) + carry;
+      carry = sum > ALL_ONES ? 1 : 0;
+      row[w] = sum | (v & ~match);
+    }
+  }
+  let ones = 0;
+  const fullWords = length >>> 5;
+  for (let w = 0; w < fullWords; w++) ones += popcount(row[w] | 0);
+  const rest = length & 31;
+  if (rest !== 0) ones += popcount(row[fullWords] & ((1 << rest) - 1));
+  return length - ones;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/** Room for `slots` mask rows of `words` words, zeroed; reuses `scratch` when it is large enough. */
+function zeroedMasks(scratch: Uint32Array<ArrayBuffer>, slots: number, words: number): Uint32Array<ArrayBuffer> {
+  const needed = slots * words;
+  if (scratch.length < needed) return new Uint32Array(Math.max(needed, scratch.length * 2));
+  scratch.fill(0, 0, needed);
+  return scratch;
+}
+
+/**
+ * Scratch state of the pairwise functions, reused across calls (JS runs one call at a time). The pattern's
+ * distinct tokens get slots 0…k−1; the text is written as slot + 1 (0: not in the pattern), so bitParallelLcs
+ * reads it through `shiftedIdentity`.
+ */
+const pairRanges = [new TokenRanges(), new TokenRanges()] as const;
+const pairTable = new TokenTable(false);
+const tokenSlots = new Map<string, number>();
+let pairMasks = new Uint32Array(256);
+let pairText = new Int32Array(256);
+let pairSlotOf = new Int32Array(256);
+
+/** slotOf for a text written as slot + 1: maps s + 1 → s and 0 → −1. */
+function shiftedIdentity(slots: number): Int32Array {
+  if (pairSlotOf.length <= slots) pairSlotOf = new Int32Array((slots + 1) * 2);
+  pairSlotOf[0] = -1;
+  for (let s = 0; s < slots; s++) pairSlotOf[s + 1] = s;
+  return pairSlotOf;
+}
+
+/** rouge_score's tokens of `text` (lowercased runs of [a-z0-9]; no stemming). */
+export function rougeTokens(text: string): string[] {
+  const ranges = pairRanges[0].scan(text);
+  return Array.from({ length: ranges.count }, (_, k) => ranges.token(k));
+}
+
+/** ROUGE-L F1 of two texts with rouge_score semantics (0 when either has no tokens). Symmetric. */
+export function rougeL(a: string, b: string): number {
+  const first = pairRanges[0].scan(a);
+  const second = pairRanges[1].scan(b);
+  if (first.count === 0 || second.count === 0) return 0;
+  // The shorter sequence is the pattern: fewer mask words per text token.
+  const swap = first.count > second.count;
+  const pattern = swap ? second : first;
+  const text = swap ? first : second;
+  const m = pattern.count;
+  const n = text.count;
+  const words = (m + 31) >>> 5;
+  pairTable.clear();
+  pairMasks = zeroedMasks(pairMasks, m, words);
+  for (let i = 0; i < m; i++) pairMasks[pairTable.intern(pattern, i) * words + (i >>> 5)] |= 1 << (i & 31);
+  if (pairText.length < n) pairText = new Int32Array(n * 2);
+  for (let k = 0; k < n; k++) pairText[k] = pairTable.find(text, k) + 1;
+  return lcsF1(bitParallelLcs(pairMasks, words, m, pairText, 0, n, shiftedIdentity(pairTable.size)), m, n);
+}
+
+/** ROUGE-L F1 of two token sequences, e.g. from rougeTokens (0 when either is empty). Symmetric. */
+export function rougeLFromTokens(a: readonly string[], b: readonly string[]): number {
+  if (a.length === 0 || b.length === 0) return 0;
+  const [pattern, text] = a.length <= b.length ? [a, b] : [b, a];
+  const m = pattern.length;
+  const n = text.length;
+  const words = (m + 31) >>> 5;
+  tokenSlots.clear();
+  pairMasks = zeroedMasks(pairMasks, m, words);
+  for (let i = 0; i < m; i++) {
+    let slot = tokenSlots.get(pattern[i]);
+    if (slot === undefined) tokenSlots.set(pattern[i], (slot = tokenSlots.size));
+    pairMasks[slot * words + (i >>> 5)] |= 1 << (i & 31);
+  }
+  if (pairText.length < n) pairText = new Int32Array(n * 2);
+  for (let k = 0; k < n; k++) pairText[k] = (tokenSlots.get(text[k]) ?? -1) + 1;
+  return lcsF1(bitParallelLcs(pairMasks, words, m, pairText, 0, n, shiftedIdentity(tokenSlots.size)), m, n);
+}
+
+/** A stored text found by NearDuplicateIndex, with its ROUGE-L F1 against the query. */
+export interface NearDuplicateMatch<T> {
+  ref: T;
+  score: number;
+}
+
+export interface NearDuplicateIndexOptions {
+  /**
+   * The lowest threshold `nearestAbove` answers through the prefix index (default 0.5). Lower thresholds
+   * are answered exactly too, by scoring every stored text. The lower it is, the longer the indexed prefixes.
+   */
+  minThreshold?: number;
+}
+
+/**
+ * Bounds are exact rationals while scores are floats (a few ulps off): a pair is pruned against threshold t
+ * only when its bound is ≤ t − SLACK, far above that error and far below any gap between distinct scores
+ * (≥ 1/(m+n)² for texts shorter than millions of tokens).
+ */
+const SLACK = 1e-9;
+
+/** Marks query elements absent from the index; sorts before every known element (see `orderedElements`). */
+const UNKNOWN_ELEMENT = -0x80000000;
+
+/** The index reorders its elements by frequency at 1024 texts, then each time it has grown 4-fold. */
+const FIRST_REORDER = 1024;
+const REORDER_GROWTH = 4;
+
+/** ℓ of the ℓ-prefix filter (see NearDuplicateIndex): longer prefixes, but far fewer texts met ℓ times than once. */
+const SHARED_IN_PREFIX = 3;
+
+/**
+ * Answers "which stored text is most similar to this one" by ROUGE-L F1, exactly as scoring every stored
+ * text would (ties: the earliest added wins), while scoring few of them.
+ *
+ * Why the pruning is exact. F1 = 2L/(m+n) for LCS length L of token sequences of lengths m and n, and L is
+ * at most the multiset overlap O (tokens in common, with multiplicity). Each text is turned into a set of
+ * occurrence elements — (token, 1st), (token, 2nd), … — so that O is the size of a set intersection. A pair
+ * with F1 > t has L > t(m+n)/2, and since L ≤ n this forces n > tm/(2−t) and O ≥ L > tm/(2−t) =: β(m).
+ *
+ * Prefix filtering (as in set-similarity joins, with the ℓ-prefix variant of AdaptJoin): fix a total order on
+ * elements and sort each text's elements by it. Let z1 < z2 < … be the O common elements of two texts; z_ℓ
+ * has at least O − ℓ + 1 common elements at or after it in each text, so z1…z_ℓ (ℓ ≤ O) lie within the first
+ * m − O + ℓ elements of one text and the first n − O + ℓ of the other. As O > β, a stored text indexes its
+ * first n − ⌊β(n)⌋ − 1 + ℓ elements (β at minThreshold), a query probes its first m − ⌊β(m)⌋ − 1 + ℓ (β at
+ * its threshold t ≥ minThreshold, so the stored prefixes are long enough), and a text met fewer than
+ * min(ℓ, O_min) times, O_min the least overlap its length allows, cannot qualify.
+ *
+ * Positional filter (PPJoin). Common elements appear in the same order in both texts, so when the probe meets
+ * a stored text through an element at query position i and stored position j, every common element before
+ * it lies in both prefixes and has been met already: with A elements met so far, O ≤ A + min(m−1−i, n−1−j).
+ * A text whose bound cannot beat the threshold (or the best score so far) is never scored.
+ *
+ * The order must be the one every stored prefix was cut with. Rare elements first keeps the lists to probe
+ * short, but frequencies drift as texts are added. So ranks stay fixed between reorders: an element created
+ * since the last reorder ranks before all older ones (newest first; elements seen late are rarely frequent),
+ * and a reorder, at 1024 texts and then at every 4-fold growth (amortised cost: a third more indexing),
+ * ranks all elements by frequency and indexes every stored text again under the new order. Elements unknown
+ * to the index (only a query has them) belong to no stored text; they sort first, as they would if created.
+ *
+ * Texts with the same token sequence score the same against every query, and the earliest one wins ties,
+ * so only the first of them is stored; a query with the sequence of a stored text scores 1 against it,
+ * which no other text reaches.
+ */
+export class NearDuplicateIndex<T> {
+  private readonly minThreshold: number;
+  private readonly vocabulary = new TokenTable(true);
+  private readonly ranges = new TokenRanges();
+  /** Element id of a token's first occurrence within a text (−1: none yet), and of its later ones. */
+  private firstElement = new Int32Array(256).fill(-1);
+  private readonly laterElements: (number[] | undefined)[] = [];
+  /** List `element`: (item, position of the element in the item's ordered elements), items holding it in their prefix. */
+  private postings = new PostingLists();
+  private elementCount = 0;
+  /**
+   * The order: elements sort by increasing rank. Ranks ≥ 0 were given by the last reorder (elementOfRank
+   * inverts them), ranks −1, −2, … to the elements created since (elementOfNewRank[−rank − 1]).
+   */
+  private rank = new Int32Array(256);
+  private elementOfRank = new Int32Array(0);
+  private elementOfNewRank = new Int32Array(256);
+  private newElements = 0;
+  /** Stored texts holding each element. */
+  private frequency = new Int32Array(256);
+  private nextReorder = FIRST_REORDER;
+  /** First item of each hash of token-id sequences; `sameHashNext` chains the items sharing a hash. */
+  private readonly itemOfSequenceHash = new Map<number, number>();
+  private sameHashNext = new Int32Array(256);
+  private readonly refs: T[] = [];
+  private tokenPool = new Int32Array(4096);
+  private poolUsed = 0;
+  private itemStart = new Int32Array(256);
+  private itemLength = new Int32Array(256);
+  private added = 0;
+  // Query scratch, sized to the vocabulary or the item count. `overlap[item]` holds the common elements met
+  // (−1: ruled out) and `bound[item]` the overlap bound, both valid while `seen[item]` is the query's stamp.
+  private seen = new Int32Array(256);
+  private overlap = new Int32Array(256);
+  private bound = new Int32Array(256);
+  private candidates = new Int32Array(256);
+  private stamp = 0;
+  private slotOf = new Int32Array(256).fill(-1);
+  private occurrenceCount = new Int32Array(256);
+  private queryIds = new Int32Array(256);
+  private elementKeys = new Int32Array(256);
+  private masks = new Uint32Array(256);
+
+  constructor(options: NearDuplicateIndexOptions = {}) {
+    const minThreshold = options.minThreshold ?? 0.5;
+    if (!(minThreshold >= 0 && minThreshold <= 1)) {
+      throw new RangeError(`minThreshold must be in [0, 1], got ${minThreshold}`);
+    }
+    this.minThreshold = minThreshold;
+  }
+
+  /** Number of texts added (texts with identical tokens included). */
+  get size(): number {
+    return this.added;
+  }
+
+  add(text: string, ref: T): void {
+    this.added++;
+    const ranges = this.ranges.scan(text);
+    const n = ranges.count;
+    // The ids go to the free end of the pool; they stay there only if the sequence is new.
+    if (this.poolUsed + n > this.tokenPool.length) this.tokenPool = grown(this.tokenPool, (this.poolUsed + n) * 2);
+    const start = this.poolUsed;
+    for (let k = 0; k < n; k++) {
+      this.tokenPool[start + k] = this.vocabulary.intern(ranges, k);
+    }
+    const sequenceHash = this.sequenceHash(start, n);
+    if (this.storedSequence(sequenceHash, start, n) >= 0) return;
+    const item = this.refs.length;
+    this.refs.push(ref);
+    if (item === this.itemStart.length) {
+      const capacity = item * 2;
+      this.itemStart = grown(this.itemStart, capacity);
+      this.itemLength = grown(this.itemLength, capacity);
+      this.sameHashNext = grown(this.sameHashNext, capacity);
+      this.seen = grown(this.seen, capacity);
+      this.overlap = grown(this.overlap, capacity);
+      this.bound = grown(this.bound, capacity);
+      this.candidates = grown(this.candidates, capacity);
+    }
+    this.itemStart[item] = start;
+    this.itemLength[item] = n;
+    this.sameHashNext[item] = this.itemOfSequenceHash.get(sequenceHash) ?? -1;
+    this.itemOfSequenceHash.set(sequenceHash, item);
+    this.poolUsed += n;
+    this.fitVocabularyScratch();
+    const elements = this.orderedElements(this.tokenPool, start, n, true);
+    for (let j = 0; j < n; j++) this.frequency[elements[j]]++;
+    if (this.refs.length === this.nextReorder) {
+      this.reorder();
+      return;
+    }
+    const prefix = prefixLength(n, this.minThreshold);
+    for (let j = 0; j < prefix; j++) this.postings.append(elements[j], item, j);
+  }
+
+  /** Ranks elements rarest first (the newest first among equals) and indexes every stored text again under that order. */
+  private reorder(): void {
+    const count = this.elementCount;
+    // frequency · count + (count − 1 − element) stays exact in a double far beyond any realistic index.
+    const keys = new Float64Array(count);
+    for (let element = 0; element < count; element++) keys[element] = this.frequency[element] * count + (count - 1 - element);
+    keys.sort();
+    this.elementOfRank = new Int32Array(count);
+    for (let rank = 0; rank < count; rank++) {
+      const element = count - 1 - (keys[rank] % count);
+      this.rank[element] = rank;
+      this.elementOfRank[rank] = element;
+    }
+    this.newElements = 0;
+    this.nextReorder *= REORDER_GROWTH;
+    this.postings = new PostingLists();
+    this.postings.reserve(count);
+    for (let item = 0; item < this.refs.length; item++) {
+      const n = this.itemLength[item];
+      const elements = this.orderedElements(this.tokenPool, this.itemStart[item], n, false);
+      const prefix = prefixLength(n, this.minThreshold);
+      for (let j = 0; j < prefix; j++) this.postings.append(elements[j], item, j);
+    }
+  }
+
+  /**
+   * The best match with score > threshold (ties: earliest added), or null. When threshold ≥ minThreshold,
+   * scores only the texts that the prefix and positional filters cannot rule out.
+   */
+  nearestAbove(text: string, threshold: number): NearDuplicateMatch<T> | null {
+    if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
+    // Every score is in [0, 1]: all texts qualify below 0, none at 1 or above.
+    if (threshold < 0) return this.nearest(text);
+    if (threshold >= 1 || this.refs.length === 0) return null;
+    return this.withQuery(text, (query) =>
+      threshold >= this.minThreshold ? this.probe(query, threshold) : this.scan(query, threshold),
+    );
+  }
+
+  /** The best match over everything added (ties: earliest added), or null when nothing was added. */
+  nearest(text: string): NearDuplicateMatch<T> | null {
+    if (this.refs.length === 0) return null;
+    return this.withQuery(text, (query) => {
+      // When some text scores above minThreshold, the best one above it is the best overall.
+      const above = this.minThreshold < 1 ? this.probe(query, this.minThreshold) : null;
+      return above ?? this.scan(query, -1);
+    });
+  }
+
+  private withQuery(text: string, answer: (query: Query) => Found | null): NearDuplicateMatch<T> | null {
+    const ranges = this.ranges.scan(text);
+    const m = ranges.count;
+    if (this.queryIds.length < m) this.queryIds = new Int32Array(m * 2);
+    const ids = this.queryIds;
+    let known = 0;
+    for (let k = 0; k < m; k++) if ((ids[k] = this.vocabulary.find(ranges, k)) >= 0) known++;
+    if (m > 0 && known === m) {
+      const item = this.storedSequence(this.sequenceHash(0, m, ids), 0, m, ids);
+      if (item >= 0) return { ref: this.refs[item], score: 1 };
+    }
+    const words = Math.max(1, (m + 31) >>> 5);
+    // Mask rows for the query's known tokens; unknown tokens match nothing stored, so need none.
+    let slots = 0;
+    for (let i = 0; i < m; i++) if (ids[i] >= 0 && this.slotOf[ids[i]] < 0) this.slotOf[ids[i]] = slots++;
+    this.masks = zeroedMasks(this.masks, slots, words);
+    for (let i = 0; i < m; i++) {
+      if (ids[i] >= 0) this.masks[this.slotOf[ids[i]] * words + (i >>> 5)] |= 1 << (i & 31);
+    }
+    try {
+      const elements = this.orderedElements(ids, 0, m, false);
+      let unknown = 0;
+      while (unknown < m && elements[unknown] === UNKNOWN_ELEMENT) unknown++;
+      const found = answer({ length: m, elements, unknown, words });
+      return found === null ? null : { ref: this.refs[found.item], score: found.score };
+    } finally {
+      for (let i = 0; i < m; i++) if (ids[i] >= 0) this.slotOf[ids[i]] = -1;
+    }
+  }
+
+  /** Best item with score > threshold among those sharing prefix elements with the query (threshold ≥ minThreshold). */
+  private probe(query: Query, threshold: number): Found | null {
+    const { length: m, elements } = query;
+    if (m === 0) return null;
+    const lowered = threshold - SLACK;
+    if (++this.stamp === 0x7fffffff) {
+      this.seen.fill(0);
+      this.stamp = 1;
+    }
+    const { seen, overlap, bound, candidates, stamp, itemLength, postings } = this;
+    const pool = postings.pool;
+    let count = 0;
+    // Every qualifying text has more than β(m) elements in common with the query (see the class comment).
+    const prefix = prefixLength(m, threshold);
+    // Unknown elements are known to no stored text; they only take up prefix positions.
+    for (let i = query.unknown; i < prefix; i++) {
+      const element = elements[i];
+      const tail = postings.tails[element];
+      for (let block = postings.heads[element]; block >= 0; block = pool[block]) {
+        const end = block + 2 + 2 * (block === tail ? postings.tailUsed[element] : pool[block + 1]);
+        for (let p = block + 2; p < end; p += 2) {
+          const item = pool[p];
+          const n = itemLength[item];
+          if (seen[item] !== stamp) {
+            seen[item] = stamp;
+            overlap[item] = 0;
+            candidates[count++] = item;
+          } else if (overlap[item] < 0) {
+            continue;
+          }
+          const met = overlap[item] + 1;
+          const overlapBound = met + Math.min(m - 1 - i, n - 1 - pool[p + 1]);
+          if (2 * overlapBound <= lowered * (m + n)) {
+            overlap[item] = -1;
+          } else {
+            overlap[item] = met;
+            bound[item] = overlapBound;
+          }
+        }
+      }
+    }
+    let best = -1;
+    let bestScore = 0;
+    let bestLcs = 0;
+    let bestLength = 0;
+    for (let c = 0; c < count; c++) {
+      const item = candidates[c];
+      const n = itemLength[item];
+      // A qualifying text shares at least this many elements with the query, and so met it that many times
+      // in the prefixes, up to SHARED_IN_PREFIX.
+      const least = Math.max(1, Math.floor((lowered * (m + n)) / 2) + 1);
+      if (overlap[item] < Math.min(SHARED_IN_PREFIX, least)) continue;
+      if (best >= 0) {
+        // Exact comparison of the bound 2·O/(m+n) with the best score 2·L/(m+n_best). On equality with the
+        // same length, the candidate can at most tie the best float, and loses the tie when added later.
+        const order = bound[item] * (m + bestLength) - bestLcs * (m + n);
+        if (order < 0 || (order === 0 && n === bestLength && item > best)) continue;
+      }
+      const lcs = this.lcsWith(query, item);
+      const score = lcsF1(lcs, m, n);
+      if (score > threshold && (best < 0 || score > bestScore || (score === bestScore && item < best))) {
+        best = item;
+        bestScore = score;
+        bestLcs = lcs;
+        bestLength = n;
+      }
+    }
+    return best < 0 ? null : { item: best, score: bestScore };
+  }
+
+  /** Best item with score > threshold, scoring every item the length bound L ≤ min(m, n) cannot rule out. */
+  private scan(query: Query, threshold: number): Found | null {
+    const m = query.length;
+    const lowered = threshold - SLACK;
+    let best = -1;
+    let bestScore = 0;
+    let bestLcs = 0;
+    let bestLength = 0;
+    // Items in insertion order: a later item replaces the best only with a strictly higher score.
+    for (let item = 0; item < this.refs.length; item++) {
+      const n = this.itemLength[item];
+      const lcsBound = Math.min(m, n);
+      // Below 0 every item qualifies (scores are ≥ 0), texts without tokens included.
+      if (lowered >= 0 && 2 * lcsBound <= lowered * (m + n)) continue;
+      if (best >= 0) {
+        const order = lcsBound * (m + bestLength) - bestLcs * (m + n);
+        if (order < 0 || (order === 0 && n === bestLength)) continue;
+      }
+      const lcs = lcsBound === 0 ? 0 : this.lcsWith(query, item);
+      const score = lcsF1(lcs, m, n);
+      if (score > threshold && (best < 0 || score > bestScore)) {
+        best = item;
+        bestScore = score;
+        bestLcs = lcs;
+        bestLength = n;
+      }
+    }
+    return best < 0 ? null : { item: best, score: bestScore };
+  }
+
+  private lcsWith(query: Query, item: number): number {
+    const start = this.itemStart[item];
+    return bitParallelLcs(this.masks, query.words, query.length, this.tokenPool, start, start + this.itemLength[item], this.slotOf);
+  }
+
+  /**
+   * The occurrence elements of the `length` token ids at `start` of `ids`, in the index's order: unknown ones
+   * (UNKNOWN_ELEMENT) first, then by decreasing element id. With `create`, elements not seen before get new
+   * ids. The result is scratch space, valid until the next call.
+   */
+  private orderedElements(ids: Int32Array, start: number, length: number, create: boolean): Int32Array {
+    if (this.elementKeys.length < length) this.elementKeys = new Int32Array(length * 2);
+    const keys = this.elementKeys;
+    const counts = this.occurrenceCount;
+    for (let k = 0; k < length; k++) {
+      const id = ids[start + k];
+      if (id < 0) {
+        keys[k] = UNKNOWN_ELEMENT;
+        continue;
+      }
+      const occurrence = counts[id]++;
+      let element: number;
+      if (occurrence === 0) {
+        element = this.firstElement[id];
+        if (element < 0 && create) this.firstElement[id] = element = this.newElement();
+      } else {
+        const later = (this.laterElements[id] ??= []);
+        element = occurrence <= later.length ? later[occurrence - 1] : -1;
+        if (element < 0 && create) later.push((element = this.newElement()));
+      }
+      keys[k] = element < 0 ? UNKNOWN_ELEMENT : this.rank[element];
+    }
+    for (let k = 0; k < length; k++) if (ids[start + k] >= 0) counts[ids[start + k]] = 0;
+    keys.subarray(0, length).sort();
+    for (let k = 0; k < length; k++) {
+      const rank = keys[k];
+      if (rank !== UNKNOWN_ELEMENT) keys[k] = rank >= 0 ? this.elementOfRank[rank] : this.elementOfNewRank[-rank - 1];
+    }
+    return keys;
+  }
+
+  private newElement(): number {
+    const element = this.elementCount++;
+    if (element === this.rank.length) {
+      this.rank = grown(this.rank, element * 2);
+      this.frequency = grown(this.frequency, element * 2);
+    }
+    if (this.newElements === this.elementOfNewRank.length) this.elementOfNewRank = grown(this.elementOfNewRank, this.newElements * 2);
+    this.rank[element] = -1 - this.newElements;
+    this.elementOfNewRank[this.newElements++] = element;
+    this.postings.reserve(this.elementCount);
+    return element;
+  }
+
+  /** FNV-1a over `length` token ids at `start` of `ids` (default: the pool). */
+  private sequenceHash(start: number, length: number, ids: Int32Array = this.tokenPool): number {
+    let hash = FNV_OFFSET;
+    for (let k = start; k < start + length; k++) hash = Math.imul(hash ^ ids[k], FNV_PRIME);
+    return hash;
+  }
+
+  /** The stored item with the `length` token ids at `start` of `ids` (default: the pool), or −1. */
+  private storedSequence(hash: number, start: number, length: number, ids: Int32Array = this.tokenPool): number {
+    for (let item = this.itemOfSequenceHash.get(hash) ?? -1; item >= 0; item = this.sameHashNext[item]) {
+      if (this.itemLength[item] !== length) continue;
+      const itemStart = this.itemStart[item];
+      let k = 0;
+      while (k < length && this.tokenPool[itemStart + k] === ids[start + k]) k++;
+      if (k === length) return item;
+    }
+    return -1;
+  }
+
+  private fitVocabularyScratch(): void {
+    const vocabulary = this.vocabulary.size;
+    if (vocabulary <= this.slotOf.length) return;
+    const size = vocabulary * 2;
+    this.slotOf = new Int32Array(size).fill(-1);
+    this.occurrenceCount = new Int32Array(size);
+    const firstElement = new Int32Array(size).fill(-1);
+    firstElement.set(this.firstElement);
+    this.firstElement = firstElement;
+  }
+}
+
+/**
+ * Posting lists of (item, position) pairs in one Int32Array, so that millions of them make no garbage to
+ * collect: a list is a chain of blocks [next block or −1, capacity, pairs…] with capacities doubling from 2.
+ */
+class PostingLists {
+  pool = new Int32Array(1 << 14);
+  heads = new Int32Array(256);
+  tails = new Int32Array(256);
+  tailUsed = new Int32Array(256);
+  private count = 0;
+  private top = 0;
+
+  /** Makes lists 0…count−1 exist (new ones empty). */
+  reserve(count: number): void {
+    if (count > this.heads.length) {
+      const capacity = Math.max(count, this.heads.length * 2);
+      this.heads = grown(this.heads, capacity);
+      this.tails = grown(this.tails, capacity);
+      this.tailUsed = grown(this.tailUsed, capacity);
+    }
+    if (count > this.count) this.heads.fill(-1, this.count, count);
+    this.count = Math.max(this.count, count);
+  }
+
+  append(list: number, item: number, position: number): void {
+    let tail = this.tails[list];
+    let used = this.tailUsed[list];
+    const empty = this.heads[list] < 0;
+    if (empty || used === this.pool[tail + 1]) {
+      const capacity = empty ? 2 : Math.min(this.pool[tail + 1] * 2, 1024);
+      const block = this.top;
+      this.top += 2 + 2 * capacity;
+      if (this.top > this.pool.length) this.pool = grown(this.pool, this.top * 2);
+      this.pool[block] = -1;
+      this.pool[block + 1] = capacity;
+      if (empty) this.heads[list] = block;
+      else this.pool[tail] = block;
+      this.tails[list] = tail = block;
+      used = 0;
+    }
+    this.pool[tail + 2 + 2 * used] = item;
+    this.pool[tail + 3 + 2 * used] = position;
+    this.tailUsed[list] = used + 1;
+  }
+}
+
+interface Query {
+  length: number;
+  /** Occurrence elements in the index's order; the first `unknown` ones are UNKNOWN_ELEMENT. */
+  elements: Int32Array;
+  unknown: number;
+  /** Mask words per row of the index's `masks`, which hold the query's pattern. */
+  words: number;
+}
+
+interface Found {
+  item: number;
+  score: number;
+}
+
+/** Elements of a text of n elements that the index holds or probes for threshold t: n − ⌊β(n)⌋ − 1 + ℓ, at most n. */
+function prefixLength(length: number, threshold: number): number {
+  const lowered = threshold - SLACK;
+  const least = lowered <= 0 ? 1 : Math.floor((lowered * length) / (2 - lowered)) + 1;
+  return Math.min(length, length - least + SHARED_IN_PREFIX);
+}
+
+function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(size);
+  bigger.set(array);
+  return bigger;
+}
