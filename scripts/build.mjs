@@ -17,10 +17,20 @@ const common = {
   logLevel: 'info',
 };
 
+// The Compute Engine is ~5 MB of JavaScript that only symbolic answer comparison needs: it gets a bundle of
+// its own, required on first use, so commands that never compare answers symbolically do not compile it.
+const computeEngineOnDemand = {
+  name: 'compute-engine-on-demand',
+  setup(build) {
+    build.onResolve({ filter: /^@cortex-js\/compute-engine$/ }, () => ({ path: './compute-engine.js', external: true }));
+  },
+};
+
 const bundles = [
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...common, entryPoints: ['language-server/server.ts'], outfile: 'dist/server.js' },
+  { ...common, entryPoints: { 'compute-engine': '@cortex-js/compute-engine' }, outdir: 'dist' },
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [computeEngineOnDemand] },
+  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [computeEngineOnDemand] },
+  { ...common, entryPoints: ['language-server/server.ts'], outfile: 'dist/server.js', plugins: [computeEngineOnDemand] },
 ];
 
 async function writeConfigSchema() {
