@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ADVANTAGE_ESTIMATORS } from './advantages';
 import { DEFAULT_DIFFICULTY_BOUNDS, DEFAULT_ROUGE_THRESHOLD } from './filters';
+import { formatIssuePath } from './schema';
 import {
   DEFAULT_EXEMPLAR_COUNT,
   DEFAULT_MAX_GENERATED_EXEMPLARS,
@@ -309,13 +310,13 @@ export function parseRunConfig(value: unknown, source: string): ParseRunConfigRe
   const errors = result.error.issues.flatMap((issue): ConfigError[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => {
-        const path = formatPath([...issue.path, key]);
+        const path = formatIssuePath([...issue.path, key]);
         const suggestion = closestKey(key, knownKeys(issue.path));
         const hint = suggestion ? ` (did you mean '${suggestion}'?)` : '';
         return { path, message: `${source}: ${path}: unknown key${hint}` };
       });
     }
-    const path = formatPath(issue.path);
+    const path = formatIssuePath(issue.path);
     return [{ path, message: `${source}: ${path}: ${issue.message}` }];
   });
   return { ok: false, errors };
@@ -332,13 +333,6 @@ export function runConfigJsonSchema(): Record<string, unknown> {
     ...z.toJSONSchema(RunConfigSchema, { target: 'draft-07', io: 'input' }),
     title: 'SeRL Studio run config',
   };
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
-    .join('');
 }
 
 /** The keys the schema allows at an object path (following defaults, optionals and the model's variants). */

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { DataFile } from 'lowdb/node';
 import { check, lock } from 'proper-lockfile';
 import { z } from 'zod';
+import { describeIssues } from '../core/schema';
 
 export const LOCK_STALE_MS = 10_000;
 const LOCK_UPDATE_MS = LOCK_STALE_MS / 2;
@@ -159,8 +160,7 @@ export function parseJsonFile<T>(file: string, text: string, schema: z.ZodType<T
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  throw new Error(`${file}: ${problems.join('; ')}`);
+  throw new Error(`${file}: ${describeIssues(parsed.error).join('; ')}`);
 }
 
 function isLocked(error: unknown): boolean {

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { RunConfigSchema, type RunConfig } from '../core/config';
 import { DIFFICULTY_REJECT_REASONS, FILTER_REASONS, SIMILARITY_REJECT_REASONS } from '../core/filters';
+import { describeIssues } from '../core/schema';
 import { RULE_REJECT_REASONS } from '../core/selfInstruct';
 import { FINISH_REASONS } from './worker';
 
@@ -395,13 +396,7 @@ function parseRecord(value: unknown, schemas: Record<string, z.ZodType>, noun: s
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return { ok: true, value: parsed.data };
-  const problems = parsed.error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`);
-  return { ok: false, error: `${String(type)}: ${problems.join('; ')}` };
-}
-
-function formatIssuePath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+  return { ok: false, error: `${String(type)}: ${describeIssues(parsed.error).join('; ')}` };
 }
 
 /** The part of a resolved config that `run-started` records (config.json holds all of it). */

@@ -8,6 +8,7 @@
 // here: an absent optional field means the worker's default, documented in PROTOCOL.md.
 import { type Message, NotificationType, ParameterStructures, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import { z } from 'zod';
+import { describeIssues } from '../core/schema';
 
 // ---------------------------------------------------------------------------------------------------------
 // JSON-RPC envelope: what one line of the worker's stdout may hold.
@@ -409,13 +410,8 @@ export function parseWith<T>(
 ): { ok: true; value: T } | { ok: false; problems: string[] } {
   const parsed = schema.safeParse(value);
   if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, problems: parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`) };
+  return { ok: false, problems: describeIssues(parsed.error) };
 }
 
-/** "requests[0].n"; "(root)" for the value itself. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
-    .join('');
-}
+// The old name, still imported by src/engine/evaluate.ts and examples/arithmetic/warmup.ts.
+export { formatIssuePath as formatPath } from '../core/schema';

@@ -1,40 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { answersCommand } from '../../src/cli/commands/answers';
 import { UsageError } from '../../src/cli/io';
-
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
-
-function runCli(args: string[], input = ''): { code: number | null; stdout: string; stderr: string } {
-  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function jsonLines(text: string): unknown[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as unknown);
-}
-
-function lines(values: unknown[]): string {
-  return values.map((value) => JSON.stringify(value)).join('\n') + '\n';
-}
-
-async function runInProcess(args: string[], input: string): Promise<{ code: number; stdout: string }> {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  stdin.end(input);
-  const code = await answersCommand(args, { stdin, stdout, stderr: new PassThrough() });
-  return { code, stdout: Buffer.concat(chunks).toString('utf8') };
-}
+import { jsonLines, lines, runCli, runInProcess } from './cli';
 
 describe('serl answers compare (dist/cli.js)', () => {
   it('compares gold and predicted answers line by line, extracting from full responses', () => {
@@ -108,7 +76,7 @@ describe('serl answers compare (dist/cli.js)', () => {
 describe('answersCommand (in process)', () => {
   it('keeps the input order over many lines', async () => {
     const pairs = Array.from({ length: 500 }, (_, index) => ({ gold: `${index}`, pred: `\\boxed{${index % 3 === 0 ? index : index + 1}}` }));
-    const { code, stdout } = await runInProcess(['compare'], lines(pairs));
+    const { code, stdout } = await runInProcess(answersCommand, ['compare'], lines(pairs));
     assert.equal(code, 0);
     const output = jsonLines(stdout) as { equal: boolean; gold: string; pred: string }[];
     assert.equal(output.length, 500);
@@ -119,11 +87,11 @@ describe('answersCommand (in process)', () => {
   });
 
   it('writes nothing for empty input', async () => {
-    assert.deepEqual(await runInProcess(['compare'], ''), { code: 0, stdout: '' });
+    assert.deepEqual(await runInProcess(answersCommand, ['compare'], ''), { code: 0, stdout: '', stderr: '' });
   });
 
   it('throws a UsageError for anything but compare', async () => {
-    await assert.rejects(runInProcess([], ''), UsageError);
-    await assert.rejects(runInProcess(['vote'], ''), UsageError);
+    await assert.rejects(runInProcess(answersCommand, [], ''), UsageError);
+    await assert.rejects(runInProcess(answersCommand, ['vote'], ''), UsageError);
   });
 });

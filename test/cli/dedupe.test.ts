@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { dedupeCommand } from '../../src/cli/commands/dedupe';
 import { UsageError } from '../../src/cli/io';
 import { createRng } from '../../src/core/random';
 import { rougeL } from '../../src/core/rouge';
+import { jsonLines, lines, runCli, runInProcess } from './cli';
 
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const SEEDS_FILE = path.resolve(__dirname, '../../../shared/data/math_seed_500.jsonl');
 const directory = mkdtempSync(path.join(tmpdir(), 'serl-dedupe-test-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -19,36 +17,6 @@ function file(name: string, text: string): string {
   const filePath = path.join(directory, name);
   writeFileSync(filePath, text);
   return filePath;
-}
-
-function runCli(args: string[], input = ''): { code: number | null; stdout: string; stderr: string } {
-  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function jsonLines(text: string): unknown[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as unknown);
-}
-
-function lines(values: unknown[]): string {
-  return values.map((value) => JSON.stringify(value)).join('\n') + '\n';
-}
-
-async function runInProcess(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errorChunks: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  stderr.on('data', (chunk: Buffer) => errorChunks.push(chunk));
-  stdin.end(input);
-  const code = await dedupeCommand(args, { stdin, stdout, stderr });
-  return { code, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errorChunks).toString('utf8') };
 }
 
 type Verdict = { keep: boolean; nearest: { source: 'against' | 'stdin'; line: number; score: number } | null };
@@ -150,6 +118,21 @@ describe('serl dedupe (dist/cli.js)', () => {
     assert.equal(output.length, 5);
   });
 
+  it('names an earlier stdin item by its input line, blank lines counted', () => {
+    const against = file('unrelated.jsonl', lines(AGAINST.slice(1)));
+    const first = 'A train travels 60 miles in 1.5 hours. What is its average speed?';
+    const second = 'A train travels 60 miles in 2 hours. What is its average speed?';
+    const input = ['', JSON.stringify({ problem: first }), '', '  ', '{"problem": ', JSON.stringify({ question: second })].join('\n') + '\n';
+    const { code, stdout } = runCli(['dedupe', '--against', against], input);
+    assert.equal(code, 1);
+    const output = jsonLines(stdout) as Record<string, unknown>[];
+    assert.equal(output.length, 3);
+    assert.deepEqual(output[0], { keep: true, nearest: null });
+    assert.match(String(output[1]!.error), /^stdin line 5: invalid JSON/);
+    assert.equal(output[1]!.line, 5);
+    assert.deepEqual(output[2], { keep: false, nearest: { source: 'stdin', line: 2, score: rougeL(first, second) } });
+  });
+
   it('exits 2 naming the problem for a missing FILE or a missing --against, and prints its usage for --help', () => {
     const missing = path.join(directory, 'no-such-file.jsonl');
     const cases: [string[], RegExp][] = [
@@ -183,7 +166,7 @@ describe('dedupeCommand (in process)', () => {
     }
     const againstFile = file('random.jsonl', lines(against.map((problem) => ({ problem }))));
     for (const threshold of [0.5, 0.7, 0.9]) {
-      const { code, stdout } = await runInProcess(['--against', againstFile, '--threshold', String(threshold)], lines(items.map((problem) => ({ problem }))));
+      const { code, stdout } = await runInProcess(dedupeCommand, ['--against', againstFile, '--threshold', String(threshold)], lines(items.map((problem) => ({ problem }))));
       assert.equal(code, 0);
       const verdicts = jsonLines(stdout) as Verdict[];
       assert.deepEqual(verdicts, expectedVerdicts(against, items, threshold));
@@ -208,7 +191,7 @@ describe('dedupeCommand (in process)', () => {
       tokens.splice(rng.int(tokens.length), 1);
       return tokens.join(' ');
     });
-    const { code, stdout } = await runInProcess(['--against', SEEDS_FILE], lines(items.map((problem) => ({ problem }))));
+    const { code, stdout } = await runInProcess(dedupeCommand, ['--against', SEEDS_FILE], lines(items.map((problem) => ({ problem }))));
     assert.equal(code, 0);
     const verdicts = jsonLines(stdout) as Verdict[];
     assert.deepEqual(verdicts, expectedVerdicts(seeds, items, 0.7));
@@ -228,7 +211,7 @@ describe('dedupeCommand (in process)', () => {
       [['--against', directory], /cannot read --against .*: is a directory/],
     ];
     for (const [args, message] of cases) {
-      await assert.rejects(runInProcess(args, ''), (error: unknown) => error instanceof UsageError && message.test(error.message), args.join(' '));
+      await assert.rejects(runInProcess(dedupeCommand, args, ''), (error: unknown) => error instanceof UsageError && message.test(error.message), args.join(' '));
     }
   });
 });

@@ -1,40 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { rougeCommand } from '../../src/cli/commands/rouge';
 import { UsageError } from '../../src/cli/io';
-
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
-
-function runCli(args: string[], input = ''): { code: number | null; stdout: string; stderr: string } {
-  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function jsonLines(text: string): unknown[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as unknown);
-}
-
-function lines(values: unknown[]): string {
-  return values.map((value) => JSON.stringify(value)).join('\n') + '\n';
-}
-
-async function runInProcess(args: string[], input: string): Promise<{ code: number; stdout: string }> {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  stdin.end(input);
-  const code = await rougeCommand(args, { stdin, stdout, stderr: new PassThrough() });
-  return { code, stdout: Buffer.concat(chunks).toString('utf8') };
-}
+import { jsonLines, lines, runCli, runInProcess } from './cli';
 
 describe('serl rouge (dist/cli.js)', () => {
   it('writes rouge_score’s ROUGE-L F1 for each pair, in order', () => {
@@ -97,8 +65,8 @@ describe('rougeCommand (in process)', () => {
       a: Array.from({ length: 5 + (i % 40) }, (_, k) => `w${(k * 7 + i) % 13}`).join(' '),
       b: Array.from({ length: 3 + (i % 57) }, (_, k) => `W${(k * 5 + i) % 11}!`).join(' '),
     }));
-    const forward = await runInProcess([], lines(pairs));
-    const backward = await runInProcess([], lines(pairs.map(({ a, b }) => ({ a: b, b: a }))));
+    const forward = await runInProcess(rougeCommand, [], lines(pairs));
+    const backward = await runInProcess(rougeCommand, [], lines(pairs.map(({ a, b }) => ({ a: b, b: a }))));
     assert.equal(forward.code, 0);
     const scores = jsonLines(forward.stdout) as { f: number }[];
     assert.equal(scores.length, pairs.length);
@@ -109,7 +77,7 @@ describe('rougeCommand (in process)', () => {
 
   it('throws a UsageError on an unexpected argument or option', async () => {
     for (const args of [['positional'], ['--threshold', '0.5'], ['-x']]) {
-      await assert.rejects(runInProcess(args, ''), UsageError, args.join(' '));
+      await assert.rejects(runInProcess(rougeCommand, args, ''), UsageError, args.join(' '));
     }
   });
 });

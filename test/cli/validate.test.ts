@@ -1,39 +1,22 @@
 // `serl validate` end to end: spawns the built CLI (run `npm run build` first).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { JsonDiagnostic } from '../../src/cli/commands/validate';
+import { runCli, type CliRun } from './cli';
 
-const CLI = resolve(__dirname, '../../dist/cli.js');
 const MATH_SEEDS = resolve(__dirname, '../../../shared/data/math_seed_500.jsonl');
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
+/** `serl validate ARGS…` through the built CLI. */
+function serl(...args: string[]): CliRun {
+  return runCli(['validate', ...args]);
 }
 
-function serl(...args: string[]): Run {
-  const result = spawnSync(process.execPath, [CLI, 'validate', ...args], { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-interface JsonDiagnostic {
-  file: string;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  severity: string;
-  code: string;
-  message: string;
-}
-
-function serlJson(...args: string[]): { status: number | null; diagnostics: JsonDiagnostic[]; stderr: string } {
+function serlJson(...args: string[]): { code: number | null; diagnostics: JsonDiagnostic[]; stderr: string } {
   const run = serl('--format', 'json', ...args);
-  return { status: run.status, diagnostics: JSON.parse(run.stdout) as JsonDiagnostic[], stderr: run.stderr };
+  return { code: run.code, diagnostics: JSON.parse(run.stdout) as JsonDiagnostic[], stderr: run.stderr };
 }
 
 let directory: string;
@@ -52,7 +35,6 @@ const CLEAN = [
 ];
 
 before(() => {
-  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` before the CLI tests`);
   directory = mkdtempSync(join(tmpdir(), 'serl-validate-'));
 });
 
@@ -61,7 +43,7 @@ after(() => rmSync(directory, { recursive: true, force: true }));
 describe('serl validate: exit status and text output', () => {
   it('exits 0 with only a summary for a clean file', () => {
     const run = serl(file('clean.jsonl', CLEAN));
-    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, '1 file checked: 0 errors, 0 warnings, 0 information, 0 hints\n');
     assert.equal(run.stderr, '');
   });
@@ -69,7 +51,7 @@ describe('serl validate: exit status and text output', () => {
   it('exits 0 when there are only warnings, information and hints', () => {
     const path = file('warnings.jsonl', [...CLEAN, { problem: 'What is 2+2?', answer: '4', answr: '4' }, CLEAN[0]!]);
     const run = serl(path);
-    assert.equal(run.status, 0, run.stdout);
+    assert.equal(run.code, 0, run.stdout);
     assert.deepEqual(run.stdout.trim().split('\n'), [
       `${path}:3:12: warning rule-too-short: SeRL's rule filter would drop this instruction: 3 words (minimum 4)`,
       `${path}:3:40: hint unknown-field: unknown field "answr": did you mean "answer"?`,
@@ -81,7 +63,7 @@ describe('serl validate: exit status and text output', () => {
   it('exits 1 when any error is found, reporting every bad line and going on', () => {
     const path = file('errors.jsonl', [CLEAN[0]!, '{"problem": "Unclosed', '[1, 2]', CLEAN[1]!, { answer: '3' }]);
     const run = serl(path);
-    assert.equal(run.status, 1);
+    assert.equal(run.code, 1);
     assert.deepEqual(run.stdout.trim().split('\n'), [
       `${path}:2:13: error json-syntax: unterminated string`,
       `${path}:3:1: error not-an-object: a seed item must be a JSON object, got an array`,
@@ -92,7 +74,7 @@ describe('serl validate: exit status and text output', () => {
 
   it('reports a missing answer as an error where the file declares answers', () => {
     const run = serl(file('answers.jsonl', [...CLEAN, { problem: 'How many positive three-digit integers are divisible by both eleven and five?' }]));
-    assert.equal(run.status, 1);
+    assert.equal(run.code, 1);
     assert.match(run.stdout, /:3:1: error missing-answer: missing "answer": 2 of 3 items in this file have one\n/);
   });
 });
@@ -101,8 +83,8 @@ describe('serl validate --format json', () => {
   it('writes an array of {file, line, column, endLine, endColumn, severity, code, message}, 1-based, end exclusive', () => {
     const line = '{"problem": "What is one plus one, written in words?", "answer": two}';
     const path = file('syntax.jsonl', [CLEAN[0]!, line]);
-    const { status, diagnostics } = serlJson(path);
-    assert.equal(status, 1);
+    const { code, diagnostics } = serlJson(path);
+    assert.equal(code, 1);
     const column = line.indexOf('two') + 1;
     assert.deepEqual(diagnostics, [
       { file: path, line: 2, column, endLine: 2, endColumn: column + 3, severity: 'error', code: 'json-syntax', message: 'unexpected "two"' },
@@ -111,7 +93,7 @@ describe('serl validate --format json', () => {
 
   it('writes [] for a clean file', () => {
     const run = serl('--format', 'json', file('clean2.jsonl', CLEAN));
-    assert.equal(run.status, 0);
+    assert.equal(run.code, 0);
     assert.deepEqual(JSON.parse(run.stdout), []);
   });
 
@@ -126,8 +108,8 @@ describe('serl validate --format json', () => {
 
   it('validates .json files as one document with multi-line ranges', () => {
     const path = file('seeds.json', JSON.stringify({ items: [CLEAN[0], { question: 12, answer: '12' }] }, null, 2));
-    const { status, diagnostics } = serlJson(path);
-    assert.equal(status, 1);
+    const { code, diagnostics } = serlJson(path);
+    assert.equal(code, 1);
     const diagnostic = diagnostics[0]!;
     assert.equal(diagnostic.code, 'wrong-type');
     assert.equal(diagnostic.line, 9);
@@ -142,8 +124,8 @@ describe('serl validate: several files', () => {
       { problem: 'How many positive three-digit integers are divisible by both eleven and five?', answer: 18 },
       { problem: CLEAN[1]!.problem.toUpperCase(), answer: 42 },
     ]);
-    const { status, diagnostics } = serlJson(first, second);
-    assert.equal(status, 0);
+    const { code, diagnostics } = serlJson(first, second);
+    assert.equal(code, 0);
     assert.deepEqual(
       diagnostics.map(({ file, line, code, message }) => ({ file, line, code, message })),
       [{ file: second, line: 2, code: 'duplicate', message: `duplicate of line 2 of ${first}` }],
@@ -166,7 +148,7 @@ describe('serl validate: several files', () => {
   it('exits 2 naming a file it cannot read, and still reports the others', () => {
     const missing = join(directory, 'missing.jsonl');
     const run = serl(missing, file('errors2.jsonl', ['{"problem": }']), directory);
-    assert.equal(run.status, 2);
+    assert.equal(run.code, 2);
     assert.equal(run.stderr, `serl validate: cannot read '${missing}': no such file\nserl validate: cannot read '${directory}': is a directory\n`);
     assert.match(run.stdout, /errors2\.jsonl:1:13: error json-syntax: expected a value\n1 file checked: 1 error,/);
   });
@@ -176,7 +158,7 @@ describe('serl validate: usage', () => {
   it('exits 2 without files, with an unknown option or a bad option value', () => {
     for (const args of [[], ['--formatt', 'json', 'x.jsonl'], ['--format', 'xml', 'x.jsonl'], ['--threshold', '1.5', 'x.jsonl'], ['--threshold', 'high', 'x.jsonl'], ['--threshold', '', 'x.jsonl']]) {
       const run = serl(...args);
-      assert.equal(run.status, 2, args.join(' '));
+      assert.equal(run.code, 2, args.join(' '));
       assert.match(run.stderr, /^serl validate: /, args.join(' '));
       assert.equal(run.stdout, '');
     }
@@ -187,7 +169,7 @@ describe('serl validate: usage', () => {
 
   it('prints help with --help and exits 0', () => {
     const run = serl('--help');
-    assert.equal(run.status, 0);
+    assert.equal(run.code, 0);
     assert.match(run.stdout, /^usage: serl validate \[--format text\|json\]/);
     assert.match(run.stdout, /endColumn is exclusive/);
   });
@@ -195,8 +177,8 @@ describe('serl validate: usage', () => {
 
 describe('serl validate on the MATH seed set (verified by hand)', { skip: existsSync(MATH_SEEDS) ? false : `${MATH_SEEDS} not found (the shared data directory is absent)` }, () => {
   it('finds no errors, and exactly the near duplicates a brute-force ROUGE-L check finds', () => {
-    const { status, diagnostics } = serlJson(MATH_SEEDS);
-    assert.equal(status, 0);
+    const { code, diagnostics } = serlJson(MATH_SEEDS);
+    assert.equal(code, 0);
     assert.deepEqual(
       diagnostics.filter((diagnostic) => diagnostic.severity === 'error'),
       [],

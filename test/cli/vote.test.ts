@@ -1,40 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { voteCommand } from '../../src/cli/commands/vote';
 import { UsageError } from '../../src/cli/io';
-
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
-
-function runCli(args: string[], input = ''): { code: number | null; stdout: string; stderr: string } {
-  assert.ok(existsSync(CLI), `${CLI} is missing: run \`npm run build\` first`);
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function jsonLines(text: string): unknown[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as unknown);
-}
-
-function lines(values: unknown[]): string {
-  return values.map((value) => JSON.stringify(value)).join('\n') + '\n';
-}
-
-async function runInProcess(args: string[], input: string): Promise<{ code: number; stdout: string }> {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const chunks: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  stdin.end(input);
-  const code = await voteCommand(args, { stdin, stdout, stderr: new PassThrough() });
-  return { code, stdout: Buffer.concat(chunks).toString('utf8') };
-}
+import { jsonLines, lines, runCli, runInProcess } from './cli';
 
 describe('serl vote (dist/cli.js)', () => {
   it('writes majority, agreement, rewards and groups for each group of responses', () => {
@@ -110,7 +78,7 @@ describe('voteCommand (in process)', () => {
     const groups = Array.from({ length: 50 }, (_, index) => ({
       responses: Array.from({ length: 16 }, (_, member) => `\\boxed{${member < 9 ? index : index + 1}}`),
     }));
-    const { code, stdout } = await runInProcess([], lines(groups));
+    const { code, stdout } = await runInProcess(voteCommand, [], lines(groups));
     assert.equal(code, 0);
     const output = jsonLines(stdout) as { majority: string; agreement: number }[];
     assert.deepEqual(
@@ -120,6 +88,6 @@ describe('voteCommand (in process)', () => {
   });
 
   it('throws a UsageError on an unexpected argument', async () => {
-    await assert.rejects(runInProcess(['--threshold', '2'], ''), UsageError);
+    await assert.rejects(runInProcess(voteCommand, ['--threshold', '2'], ''), UsageError);
   });
 });

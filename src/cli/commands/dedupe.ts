@@ -1,14 +1,13 @@
 // `serl dedupe --against FILE [--threshold T]`: SeRL's similarity filter on the command line. Each seed item on
 // stdin is dropped when its instruction's ROUGE-L F1 against an item of FILE, or against an item kept earlier
 // on stdin, is above T; otherwise it is kept and joins the items later ones are compared with.
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_ROUGE_THRESHOLD } from '../../core/filters';
 import { NearDuplicateIndex } from '../../core/rouge';
-import { parseSeedText, seedFormatForPath, seedInstruction, seedItemSchema } from '../../core/seeds';
-import { EXIT_FINDINGS, EXIT_OK, UsageError, mapJsonLines, type Command, type CommandIO } from '../io';
-
-const DEFAULT_THRESHOLD = 0.7;
+import { seedInstruction, seedItemSchema, type ParsedSeedFile } from '../../core/seeds';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, mapJsonLines, thresholdOption, type Command, type CommandIO } from '../io';
+import { describeIoError, readSeedFile } from '../seedFiles';
 
 const USAGE = `usage: serl dedupe --against FILE [--threshold T] < items.jsonl
 
@@ -19,23 +18,18 @@ against an item kept earlier on stdin, is above T (SeRL's rule); dropped items a
 
   --against FILE   seed file to compare with: .json holds an array of items, anything else is JSONL.
                    Its lines that are not valid seed items are reported on stderr and left out.
-  --threshold T    ROUGE-L F1 threshold in [0, 1] (default ${DEFAULT_THRESHOLD})
+  --threshold T    ROUGE-L F1 threshold in [0, 1] (default ${DEFAULT_ROUGE_THRESHOLD})
 
 "nearest" is the most similar item above the threshold (so null exactly when the item is kept):
 "source" is "against" (then "line" is the item's 1-based line in FILE) or "stdin" (then "line" is the
-1-based output line of the earlier kept item's verdict, which is its input line when stdin has no blank
-lines); "score" is its ROUGE-L F1. Ties go to the earlier item, FILE before stdin.
+earlier kept item's 1-based line on stdin, blank lines counted); "score" is its ROUGE-L F1. Ties go to
+the earlier item, FILE before stdin.
 A bad input line gives {"error", "line"} and processing continues; the exit code is then 1.
 `;
 
 const optionsSchema = z.object({
   against: z.string({ error: '--against FILE is required' }).min(1, { error: '--against FILE is required' }),
-  threshold: z
-    .string()
-    .regex(/^(\d+(\.\d*)?|\.\d+)$/, { error: (issue) => `--threshold must be a number in [0, 1], got '${String(issue.input)}'` })
-    .transform(Number)
-    .pipe(z.number().max(1, { error: (issue) => `--threshold must be a number in [0, 1], got ${String(issue.input)}` }))
-    .default(DEFAULT_THRESHOLD),
+  threshold: thresholdOption(DEFAULT_ROUGE_THRESHOLD),
 });
 
 /** Where a compared item came from: its 1-based line in FILE or on stdin. */
@@ -60,18 +54,14 @@ function parseCommandLine(args: string[]): { help: true } | ({ help: false } & z
   return { help: false, ...options.data };
 }
 
-const IO_REASONS: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'is a directory', EACCES: 'permission denied' };
-
 /** Indexes FILE's instructions; its problems go to stderr as FILE:line:column warnings. */
 async function indexAgainst(file: string, threshold: number, io: CommandIO): Promise<NearDuplicateIndex<Origin>> {
-  let text: string;
+  let parsed: ParsedSeedFile;
   try {
-    text = await readFile(file, 'utf8');
+    parsed = await readSeedFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read --against ${file}: ${(code !== undefined ? IO_REASONS[code] : undefined) ?? (error as Error).message}`);
+    throw new UsageError(`cannot read --against ${file}: ${describeIoError(error)}`);
   }
-  const parsed = parseSeedText(text, seedFormatForPath(file));
   for (const problem of parsed.problems) {
     const { line, character } = problem.range.start;
     io.stderr.write(`serl dedupe: ${file}:${line + 1}:${character + 1}: ${problem.severity}: ${problem.message}\n`);
@@ -98,17 +88,14 @@ export const dedupeCommand: Command = async (args, io) => {
   }
   const { against, threshold } = options;
   const index = await indexAgainst(against, threshold, io);
-  // mapJsonLines answers every non-blank line with one output line, in order: this counts output lines.
-  let outputLine = 0;
-  const errors = await mapJsonLines(io, (value) => {
-    outputLine++;
+  const errors = await mapJsonLines(io, (value, lineNumber) => {
     const parsed = seedItemSchema.safeParse(value);
     if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
     // The schema rejects items without instruction text.
     const instruction = seedInstruction(parsed.data) as string;
     const nearest = index.nearestAbove(instruction, threshold);
     if (nearest !== null) return { keep: false, nearest: { ...nearest.ref, score: nearest.score } };
-    index.add(instruction, { source: 'stdin', line: outputLine });
+    index.add(instruction, { source: 'stdin', line: lineNumber });
     return { keep: true, nearest: null };
   });
   return errors > 0 ? EXIT_FINDINGS : EXIT_OK;

@@ -1,10 +1,9 @@
 // `serl export`: a run's curated instructions with their answers (src/engine/exportItems.ts defines the
 // selection and the formats), as JSONL to a file or stdout.
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { curatedItems, EXPORT_FORMATS, formatCuratedItem, type ExportFormat } from '../../engine/exportItems';
 import { openRun, readRunConfig, replayRun } from '../../engine/runStore';
-import { EXIT_OK, UsageError, type Command } from '../io';
+import { EXIT_OK, UsageError, parseArgsOrUsage, type Command } from '../io';
 
 const HELP = `usage: serl export --run RUN --format jsonl|openrlhf|trl [--out FILE] [--workspace DIR]
 
@@ -17,9 +16,8 @@ Without --out the lines go to stdout. Runs live in DIR/.serl/runs (DIR: the curr
 `;
 
 export const exportCommand: Command = async (args, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const { values } = parseArgsOrUsage(
+    {
       args,
       options: {
         run: { type: 'string' },
@@ -28,11 +26,9 @@ export const exportCommand: Command = async (args, io) => {
         workspace: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  const values = parsed.values;
+    },
+    HELP,
+  );
   if (values.help) {
     io.stdout.write(HELP);
     return EXIT_OK;

@@ -1,8 +1,7 @@
 // `serl runs`: the workspace's training runs with their status (running, completed, stopped, failed,
 // interrupted, created), step and latest rewards, from each run's lock, last event and state.json.
-import { parseArgs } from 'node:util';
 import { listRuns, type RunSummary } from '../../engine/runStore';
-import { EXIT_OK, UsageError, type Command } from '../io';
+import { EXIT_OK, UsageError, parseArgsOrUsage, type Command } from '../io';
 
 const HELP = `usage: serl runs [--workspace DIR] [--format text|json]
 
@@ -14,15 +13,10 @@ agreement_mean, items, controller, problems}.
 `;
 
 export const runsCommand: Command = async (args, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { workspace: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseArgsOrUsage(
+    { args, options: { workspace: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } } },
+    HELP,
+  );
   if (parsed.values.help) {
     io.stdout.write(HELP);
     return EXIT_OK;

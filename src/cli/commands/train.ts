@@ -1,12 +1,11 @@
 // `serl train`: runs or resumes a SeRL training run (src/engine/controller.ts) in the foreground, with a
 // progress bar on a terminal and one plain line per step otherwise. SIGINT/SIGTERM stop it at the next
 // step boundary: the step in progress is abandoned (redone on resume), the run ends 'stopped'.
-import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { train, type TrainListener } from '../../engine/controller';
 import { RunLockedError } from '../../engine/runLock';
 import type { StepMetrics } from '../../protocol/events';
-import { EXIT_OK, UsageError, type Command, type CommandIO } from '../io';
+import { EXIT_OK, UsageError, parseArgsOrUsage, type Command, type CommandIO } from '../io';
 
 export const EXIT_TRAIN_FAILED = 1;
 /** A run stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report an interrupted command). */
@@ -34,9 +33,8 @@ interface TrainArgs {
 }
 
 function parseCommandLine(args: string[]): TrainArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const { values } = parseArgsOrUsage(
+    {
       args,
       options: {
         config: { type: 'string' },
@@ -46,11 +44,9 @@ function parseCommandLine(args: string[]): TrainArgs | 'help' {
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  const values = parsed.values;
+    },
+    HELP,
+  );
   if (values.help) return 'help';
   if ((values.config === undefined) === (values.resume === undefined)) {
     throw new UsageError(`give exactly one of --config FILE and --resume RUN\n\n${HELP}`);

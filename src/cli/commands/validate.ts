@@ -1,14 +1,11 @@
 // `serl validate [--format text|json] [--threshold T] FILE...`: diagnostics for seed files.
 // Exit 0 when no error was found (warnings, information and hints do not fail), 1 when any error was
 // found, 2 on a usage error or when a file could not be read (the readable files are still reported).
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseSeedJson, parseSeedLines, seedFormatForPath, type ParsedSeedFile, type Severity } from '../../core/seeds';
+import type { ParsedSeedFile, Severity } from '../../core/seeds';
 import { DEFAULT_NEAR_DUPLICATE_THRESHOLD, validateSeeds, type Diagnostic } from '../../core/validate';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command, type CommandIO } from '../io';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, parseArgsOrUsage, thresholdOption, type Command, type CommandIO } from '../io';
+import { describeIoError, readSeedFile } from '../seedFiles';
 
 const HELP = `usage: serl validate [--format text|json] [--threshold T] FILE...
 
@@ -26,16 +23,11 @@ Exit status: 0 no errors (warnings and hints allowed), 1 errors found, 2 usage e
 
 const optionsSchema = z.object({
   format: z.enum(['text', 'json'], { error: (issue) => `--format must be text or json, got '${String(issue.input)}'` }).default('text'),
-  threshold: z
-    .string()
-    .regex(/^(\d+(\.\d*)?|\.\d+)$/, { error: (issue) => `--threshold must be a number in [0, 1], got '${String(issue.input)}'` })
-    .transform(Number)
-    .pipe(z.number().max(1, { error: (issue) => `--threshold must be a number in [0, 1], got ${String(issue.input)}` }))
-    .default(DEFAULT_NEAR_DUPLICATE_THRESHOLD),
+  threshold: thresholdOption(DEFAULT_NEAR_DUPLICATE_THRESHOLD),
 });
 
 /** One diagnostic as `--format json` writes it: 1-based lines and columns, end column exclusive. */
-interface JsonDiagnostic {
+export interface JsonDiagnostic {
   file: string;
   line: number;
   column: number;
@@ -47,39 +39,19 @@ interface JsonDiagnostic {
 }
 
 function parseCommandLine(args: string[]): { help: boolean; format: 'text' | 'json'; threshold: number; files: string[] } {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseArgsOrUsage(
+    {
       args,
       allowPositionals: true,
       options: { format: { type: 'string' }, threshold: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
+    },
+    HELP,
+  );
   const options = optionsSchema.safeParse(parsed.values);
   if (!options.success) throw new UsageError(options.error.issues.map((issue) => issue.message).join('; '));
   const help = parsed.values.help === true;
   if (!help && parsed.positionals.length === 0) throw new UsageError(`no files given\n\n${HELP}`);
   return { help, ...options.data, files: parsed.positionals };
-}
-
-/** JSONL is streamed line by line; a .json file is one document and is read whole. */
-async function parseFile(path: string): Promise<ParsedSeedFile> {
-  if (seedFormatForPath(path) === 'json') return parseSeedJson(await readFile(path, 'utf8'));
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
-  return parseSeedLines(lines);
-}
-
-const IO_REASONS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EISDIR: 'is a directory',
-  EACCES: 'permission denied',
-};
-
-function describeIoError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return (code !== undefined ? IO_REASONS[code] : undefined) ?? (error as Error).message;
 }
 
 function toJson(file: string, diagnostic: Diagnostic): JsonDiagnostic {
@@ -122,7 +94,7 @@ export const validateCommand: Command = async (args, io) => {
   let unreadable = 0;
   for (const file of files) {
     try {
-      inputs.push({ file, parsed: await parseFile(file) });
+      inputs.push({ file, parsed: await readSeedFile(file) });
     } catch (error) {
       unreadable++;
       io.stderr.write(`serl validate: cannot read '${file}': ${describeIoError(error)}\n`);
