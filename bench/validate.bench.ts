@@ -5,7 +5,8 @@
 // rule-filter hits and broken lines. Timed: the full validation in-process (stream-parse + every check)
 // and `node dist/cli.js validate` on the file, each also with the near-duplicate search off, so the
 // search's share is visible. Baseline, in the same run: the near-duplicate search done naively (rougeL
-// against every earlier item) against the NearDuplicateIndex on the same subset.
+// against every earlier item) against the NearDuplicateIndex and against validate's join (nearestEarlierAbove)
+// on the same subset.
 // The full-size runs with the near-duplicate search are skipped when the search, timed on a 10k-line
 // prefix and extrapolated quadratically, would take over two minutes (pass --force to run them anyway).
 // Run: node --import tsx bench/validate.bench.ts [LINES] [BASELINE_SUBSET] [--force]   (defaults 100000 and 1000)
@@ -14,7 +15,7 @@ import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createRng, type Rng } from '../src/core/random';
-import { NearDuplicateIndex, rougeLFromTokens, rougeTokens } from '../src/core/rouge';
+import { NearDuplicateIndex, nearestEarlierAbove, rougeLFromTokens, rougeTokens } from '../src/core/rouge';
 import { parseSeedLines } from '../src/core/seeds';
 import { DEFAULT_NEAR_DUPLICATE_THRESHOLD, validateSeeds, type Diagnostic, type ValidateOptions } from '../src/core/validate';
 
@@ -210,6 +211,11 @@ function indexedNearDuplicates(texts: string[]): number {
   return found;
 }
 
+/** What validate runs: the whole list joined at once (nearestEarlierAbove). */
+function joinedNearDuplicates(texts: string[]): number {
+  return nearestEarlierAbove(texts, DEFAULT_NEAR_DUPLICATE_THRESHOLD).filter((match) => match !== null).length;
+}
+
 function countCodes(diagnostics: readonly Diagnostic[]): string {
   const counts = new Map<string, number>();
   for (const { code } of diagnostics) counts.set(code, (counts.get(code) ?? 0) + 1);
@@ -241,10 +247,10 @@ async function main(): Promise<void> {
 
   const probeLines = Math.min(PROBE_LINES, instructions.length);
   started = performance.now();
-  indexedNearDuplicates(instructions.slice(0, probeLines));
+  joinedNearDuplicates(instructions.slice(0, probeLines));
   const probeMs = performance.now() - started;
   const projectedMs = probeMs * (instructions.length / probeLines) ** 2;
-  console.log(`near-duplicate search on the first ${probeLines} items: ${ms(probeMs)}; quadratic projection to all: ${ms(projectedMs)}`);
+  console.log(`near-duplicate search (validate's join) on the first ${probeLines} items: ${ms(probeMs)}; quadratic projection to all: ${ms(projectedMs)}`);
 
   const withoutSearch = await inProcess('near-duplicate search off', { nearDuplicateThreshold: 1 });
   const full = FORCE || projectedMs <= SKIP_ABOVE_MS ? await inProcess('all checks', {}) : null;
@@ -272,10 +278,15 @@ async function main(): Promise<void> {
   started = performance.now();
   const indexedFound = indexedNearDuplicates(texts);
   const indexedMs = performance.now() - started;
+  started = performance.now();
+  const joinedFound = joinedNearDuplicates(texts);
+  const joinedMs = performance.now() - started;
   if (naiveFound !== indexedFound) throw new Error(`index found ${indexedFound} near duplicates, naive search ${naiveFound}`);
+  if (naiveFound !== joinedFound) throw new Error(`join found ${joinedFound} near duplicates, naive search ${naiveFound}`);
   console.log(
-    `near duplicates among the first ${SUBSET} items (${naiveFound} found by both): naive rougeL against every earlier item ${ms(naiveMs)}, ` +
-      `NearDuplicateIndex ${ms(indexedMs)} → ratio ${(naiveMs / indexedMs).toFixed(1)}×`,
+    `near duplicates among the first ${SUBSET} items (${naiveFound} found by all): naive rougeL against every earlier item ${ms(naiveMs)}, ` +
+      `NearDuplicateIndex ${ms(indexedMs)} → ratio ${(naiveMs / indexedMs).toFixed(1)}×, ` +
+      `nearestEarlierAbove (validate's join) ${ms(joinedMs)} → ratio ${(naiveMs / joinedMs).toFixed(1)}×`,
   );
 }
 

@@ -837,3 +837,199 @@ function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
   bigger.set(array);
   return bigger;
 }
+
+/**
+ * For every text, the most similar earlier text with ROUGE-L F1 > threshold (ties: the earliest), or null:
+ * exactly what NearDuplicateIndex answers when each text is queried with `nearestAbove(text, threshold)` and
+ * then added, but for a whole list known up front, which allows a cheaper join.
+ *
+ * Why it is exact. Texts are visited by increasing token count (ties: list order), each probing the texts
+ * visited before it, so every pair is met once, with the longer (or equal) text x of m elements probing the
+ * shorter y of n ≤ m. A qualifying pair has L > t(m+n)/2 ≥ t·n, so its overlap O ≥ L exceeds t·n, and also
+ * exceeds β(m) = tm/(2−t) (see NearDuplicateIndex). With elements ordered rarest first over the whole list
+ * (frequencies are known up front, so the order never changes), the prefix filter then needs only the first
+ * n − ⌊t·n⌋ elements of y in the index — about 0.3n at t = 0.7, against 0.46n for the online index, which
+ * must allow the stored text to be the longer one — and the first m − ⌊β(m)⌋ of x as probes. The positional
+ * filter is NearDuplicateIndex's. Every pair the filters leave is scored exactly, and each text keeps the
+ * best score over the pairs with an earlier text (ties: the earlier text of lower index).
+ */
+
+export function nearestEarlierAbove(texts: readonly string[], threshold: number): (NearDuplicateMatch<number> | null)[] {
+  if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
+  const count = texts.length;
+  const result: (NearDuplicateMatch<number> | null)[] = new Array<NearDuplicateMatch<number> | null>(count).fill(null);
+  if (threshold >= 1 || count < 2) return result;
+  if (threshold < 0) {
+    // Every earlier text qualifies (tokenless ones included): the online index answers that case.
+    const index = new NearDuplicateIndex<number>();
+    texts.forEach((text, i) => {
+      result[i] = index.nearestAbove(text, threshold);
+      index.add(text, i);
+    });
+    return result;
+  }
+  const lowered = threshold - SLACK;
+
+  // Token ids of every text, then occurrence elements: (token, 1st), (token, 2nd), … as in the online index.
+  const vocabulary = new TokenTable(true);
+  const ranges = new TokenRanges();
+  const start = new Int32Array(count + 1);
+  let tokens = new Int32Array(1 << 16);
+  for (let i = 0; i < count; i++) {
+    ranges.scan(texts[i]!);
+    const from = start[i]!;
+    if (from + ranges.count > tokens.length) tokens = grown(tokens, (from + ranges.count) * 2);
+    for (let k = 0; k < ranges.count; k++) tokens[from + k] = vocabulary.intern(ranges, k);
+    start[i + 1] = from + ranges.count;
+  }
+  const total = start[count]!;
+  const elements = new Int32Array(total);
+  const firstElement = new Int32Array(vocabulary.size).fill(-1);
+  const laterElements: (number[] | undefined)[] = [];
+  const occurrences = new Int32Array(vocabulary.size);
+  let elementCount = 0;
+  let frequency = new Int32Array(1024);
+  for (let i = 0; i < count; i++) {
+    for (let k = start[i]!; k < start[i + 1]!; k++) {
+      const id = tokens[k]!;
+      const occurrence = occurrences[id]!++;
+      let element: number;
+      if (occurrence === 0) {
+        element = firstElement[id]!;
+        if (element < 0) firstElement[id] = element = elementCount++;
+      } else {
+        const later = (laterElements[id] ??= []);
+        if (occurrence > later.length) later.push(elementCount++);
+        element = later[occurrence - 1]!;
+      }
+      if (element >= frequency.length) frequency = grown(frequency, element * 2);
+      frequency[element]!++;
+      elements[k] = element;
+    }
+    for (let k = start[i]!; k < start[i + 1]!; k++) occurrences[tokens[k]!] = 0;
+  }
+  // Rank elements rarest first (ties: by id); each text's elements become its sorted ranks.
+  const keys = new Float64Array(elementCount);
+  for (let element = 0; element < elementCount; element++) keys[element] = frequency[element]! * elementCount + element;
+  keys.sort();
+  const rank = new Int32Array(elementCount);
+  for (let r = 0; r < elementCount; r++) rank[keys[r]! % elementCount] = r;
+  for (let k = 0; k < total; k++) elements[k] = rank[elements[k]!]!;
+  for (let i = 0; i < count; i++) elements.subarray(start[i]!, start[i + 1]!).sort();
+
+  // Texts with tokens by increasing length, ties in list order (texts without tokens score 0 against all).
+  const order: number[] = [];
+  for (let i = 0; i < count; i++) if (start[i + 1]! > start[i]!) order.push(i);
+  order.sort((a, b) => start[a + 1]! - start[a]! - (start[b + 1]! - start[b]!) || a - b);
+
+  const postings = new PostingLists();
+  postings.reserve(elementCount);
+  // Per list, where its texts long enough for the current visit start (block −1: at the head).
+  const cursorBlock = new Int32Array(elementCount).fill(-1);
+  const cursorPosition = new Int32Array(elementCount);
+  const bestScore = new Float64Array(count);
+  const best = new Int32Array(count).fill(-1);
+  const seen = new Int32Array(count);
+  const overlap = new Int32Array(count);
+  const bound = new Int32Array(count);
+  const bestLcs = new Int32Array(count);
+  const bestSum = new Int32Array(count);
+  const candidates = new Int32Array(count);
+  const slotOf = new Int32Array(vocabulary.size).fill(-1);
+  let masks = new Uint32Array(256);
+
+  for (let visit = 0; visit < order.length; visit++) {
+    const x = order[visit]!;
+    const stamp = visit + 1;
+    const from = start[x]!;
+    const m = start[x + 1]! - from;
+    const pool = postings.pool;
+    let candidateCount = 0;
+    const probes = Math.min(m, m - (lowered <= 0 ? 1 : Math.floor((lowered * m) / (2 - lowered)) + 1) + SHARED_IN_PREFIX);
+    for (let i = 0; i < probes; i++) {
+      const element = elements[from + i]!;
+      const tail = postings.tails[element]!;
+      // Lists hold texts in visit order, so by increasing length, and m only grows: the texts too short
+      // to qualify (2n ≤ t(m+n), as L ≤ n) form a prefix of each list that only grows, skipped for good.
+      let block = cursorBlock[element]!;
+      let p = cursorPosition[element]!;
+      if (block < 0) {
+        block = postings.heads[element]!;
+        p = block + 2;
+      }
+      let skipping = true;
+      // Length-aware probing (PPJoin): a pair with the shorter text of n elements needs only the first
+      // m − least(n) + ℓ elements of x as probes, so at position i the list is read up to the first text
+      // too long for it; the lists are ordered by length.
+      list: for (; block >= 0; block = pool[block]!, p = block + 2) {
+        const end = block + 2 + 2 * (block === tail ? postings.tailUsed[element]! : pool[block + 1]!);
+        for (; p < end; p += 2) {
+          const y = pool[p]!;
+          const n = start[y + 1]! - start[y]!;
+          if (skipping) {
+            if (2 * n <= lowered * (m + n)) {
+              cursorBlock[element] = block;
+              cursorPosition[element] = p + 2;
+              continue;
+            }
+            skipping = false;
+          }
+          if (m - Math.max(1, Math.floor((lowered * (m + n)) / 2) + 1) + SHARED_IN_PREFIX <= i) break list;
+          if (seen[y] !== stamp) {
+            seen[y] = stamp;
+            overlap[y] = 0;
+            candidates[candidateCount++] = y;
+          } else if (overlap[y]! < 0) {
+            continue;
+          }
+          const met = overlap[y]! + 1;
+          const overlapBound = met + Math.min(m - 1 - i, n - 1 - pool[p + 1]!);
+          if (2 * overlapBound <= lowered * (m + n)) {
+            overlap[y] = -1;
+          } else {
+            overlap[y] = met;
+            bound[y] = overlapBound;
+          }
+        }
+      }
+    }
+
+    if (candidateCount > 0) {
+      // x is the pattern: its distinct tokens get mask rows.
+      const words = (m + 31) >>> 5;
+      let slots = 0;
+      for (let k = 0; k < m; k++) if (slotOf[tokens[from + k]!]! < 0) slotOf[tokens[from + k]!] = slots++;
+      masks = zeroedMasks(masks, slots, words);
+      for (let k = 0; k < m; k++) masks[slotOf[tokens[from + k]!]! * words + (k >>> 5)]! |= 1 << (k & 31);
+      for (let c = 0; c < candidateCount; c++) {
+        const y = candidates[c]!;
+        const n = start[y + 1]! - start[y]!;
+        // A qualifying pair shares this many elements, so met them that many times in the prefixes, up to ℓ.
+        const least = Math.max(1, Math.floor((lowered * (m + n)) / 2) + 1);
+        if (overlap[y]! < Math.min(SHARED_IN_PREFIX, least)) continue;
+        const later = Math.max(x, y);
+        const earlier = Math.min(x, y);
+        if (best[later]! >= 0) {
+          // Exact comparison of the bound 2·O/(m+n) with the later text's best score so far, as in probe().
+          const order = bound[y]! * bestSum[later]! - bestLcs[later]! * (m + n);
+          if (order < 0 || (order === 0 && m + n === bestSum[later]! && earlier > best[later]!)) continue;
+        }
+        const lcs = bitParallelLcs(masks, words, m, tokens, start[y]!, start[y + 1]!, slotOf);
+        const score = lcsF1(lcs, m, n);
+        if (!(score > threshold)) continue;
+        if (best[later]! < 0 || score > bestScore[later]! || (score === bestScore[later]! && earlier < best[later]!)) {
+          best[later] = earlier;
+          bestScore[later] = score;
+          bestLcs[later] = lcs;
+          bestSum[later] = m + n;
+        }
+      }
+      for (let k = 0; k < m; k++) slotOf[tokens[from + k]!] = -1;
+    }
+
+    const indexed = Math.min(m, m - (lowered <= 0 ? 1 : Math.floor(lowered * m) + 1) + SHARED_IN_PREFIX);
+    for (let j = 0; j < indexed; j++) postings.append(elements[from + j]!, x, j);
+  }
+  for (let i = 0; i < count; i++) if (best[i]! >= 0) result[i] = { ref: best[i]!, score: bestScore[i]! };
+  return result;
+}

@@ -211,7 +211,42 @@ export function parseContinuation(continuation: string, options: ParseOptions): 
 
 /** Collapses every run of whitespace to one space and trims, as self-instruct does before filtering. */
 export function normalizeWhitespace(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return isNormalized(text) ? text : text.replace(/\s+/g, ' ').trim();
+}
+
+/** Whether JS's `\s` class (WhiteSpace and LineTerminator) holds the UTF-16 code unit. */
+function isJsSpace(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0xa0) return false;
+  return (
+    code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 ||
+    code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff
+  );
+}
+
+/** True when normalizeWhitespace would return the text unchanged: only single plain spaces, none at either end. */
+function isNormalized(text: string): boolean {
+  let previousSpace = true; // a space at the start needs trimming
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x20) {
+      if (previousSpace) return false;
+      previousSpace = true;
+    } else if (isJsSpace(code)) {
+      return false;
+    } else {
+      previousSpace = false;
+    }
+  }
+  return !previousSpace || text.length === 0;
+}
+
+/** Words of a whitespace-normalised text (single spaces, no space at either end): `text.split(' ').length`, 0 for ''. */
+function wordCount(normalized: string): number {
+  if (normalized === '') return 0;
+  let words = 1;
+  for (let i = normalized.indexOf(' '); i >= 0; i = normalized.indexOf(' ', i + 1)) words++;
+  return words;
 }
 
 /** Every rule-filter rejection code, for schemas and UI lists. */
@@ -256,6 +291,9 @@ export const BLOCKED_KEYWORDS: readonly string[] = [
 const KEYWORD_PATTERNS = BLOCKED_KEYWORDS.map(
   (keyword) => new RegExp(`(?<![\\p{L}\\p{N}_])${keyword}(?![\\p{L}\\p{N}_])`, 'iu'),
 );
+// Every pattern above needs its keyword somewhere in the text (same flags, so the same case folding): one
+// pass of this alternation rules out the common text that holds none, before the patterns run one by one.
+const ANY_KEYWORD = new RegExp(BLOCKED_KEYWORDS.join('|'), 'iu');
 
 // Python's string.punctuation: note it includes `$` and `\`, so items opening with TeX are rejected too.
 const ASCII_PUNCTUATION = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
@@ -267,16 +305,18 @@ const ASCII_PUNCTUATION = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
  */
 export function applyRuleFilters(text: string, options: RuleFilterOptions = DEFAULT_RULE_FILTER_OPTIONS): RuleVerdict {
   const normalized = normalizeWhitespace(text);
-  const words = normalized === '' ? 0 : normalized.split(' ').length;
+  const words = wordCount(normalized);
   if (words === 0 || words < options.minWords) {
     return { ok: false, reason: 'too-short', detail: `${plural(words, 'word')} (minimum ${options.minWords})` };
   }
   if (words > options.maxWords) {
     return { ok: false, reason: 'too-long', detail: `${plural(words, 'word')} (maximum ${options.maxWords})` };
   }
-  for (const pattern of KEYWORD_PATTERNS) {
-    const match = pattern.exec(normalized);
-    if (match) return { ok: false, reason: 'blocked-keyword', detail: `contains '${match[0]}'` };
+  if (ANY_KEYWORD.test(normalized)) {
+    for (const pattern of KEYWORD_PATTERNS) {
+      const match = pattern.exec(normalized);
+      if (match) return { ok: false, reason: 'blocked-keyword', detail: `contains '${match[0]}'` };
+    }
   }
   if (normalized.toLowerCase().startsWith('write a program')) {
     return { ok: false, reason: 'write-a-program', detail: `starts with '${normalized.slice(0, 15)}'` };

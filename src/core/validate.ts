@@ -1,7 +1,7 @@
 // Diagnostics for seed files: everything `serl validate` and the language server report, computed from
 // parsed files (seeds.ts) with the answer, rule-filter and ROUGE-L logic of the other core modules.
 import { answerKey, answersEquivalent, extractAnswer } from './answers';
-import { NearDuplicateIndex } from './rouge';
+import { nearestEarlierAbove } from './rouge';
 import { applyRuleFilters, normalizeWhitespace, type RuleRejectReason } from './selfInstruct';
 import { KNOWN_SEED_FIELDS, seedAnswer, type ParsedSeedFile, type Range, type SeedProblemCode, type SeedRecord, type Severity } from './seeds';
 
@@ -248,9 +248,6 @@ function formatScore(score: number, threshold: number): string {
 
 function findDuplicates(files: readonly SeedFileInput[], results: FileResult[], threshold: number): void {
   const firstByText = new Map<string, ItemRef>();
-  // Indexing prefixes for exactly this threshold makes them as short as the bound allows. No score
-  // exceeds 1, so at threshold 1 there is nothing to index.
-  const index = threshold < 1 ? new NearDuplicateIndex<ItemRef>({ minThreshold: threshold }) : null;
   // "line 12", or "line 12 of other.jsonl" when the other item is in another file.
   const where = (other: ItemRef, fileIndex: number) =>
     `line ${instructionRange(other.item).start.line + 1}${other.fileIndex === fileIndex ? '' : ` of ${files[other.fileIndex]!.file}`}`;
@@ -260,6 +257,10 @@ function findDuplicates(files: readonly SeedFileInput[], results: FileResult[], 
     return [related];
   };
 
+  // Exact duplicates first; the items that are not one are searched for near duplicates among each other,
+  // each against the earlier ones (all known up front, so as one join rather than item by item).
+  const distinct: ItemRef[] = [];
+  const distinctTexts: string[] = [];
   files.forEach((file, fileIndex) => {
     const { diagnostics, normalized } = results[fileIndex]!;
     file.items.forEach((item, itemIndex) => {
@@ -274,16 +275,20 @@ function findDuplicates(files: readonly SeedFileInput[], results: FileResult[], 
         return;
       }
       firstByText.set(key, ref);
-
-      if (index === null) return;
-      const nearest = index.nearestAbove(item.instruction, threshold);
-      if (nearest !== null) {
-        const score = formatScore(nearest.score, threshold);
-        const message = `near duplicate of ${where(nearest.ref, fileIndex)} (ROUGE-L ${score})`;
-        const related = relatedTo(nearest.ref, fileIndex, `similar instruction (ROUGE-L ${score})`);
-        diagnostics.push(diagnostic('near-duplicate', instructionRange(item), message, related));
-      }
-      index.add(item.instruction, ref);
+      distinct.push(ref);
+      distinctTexts.push(item.instruction);
     });
+  });
+
+  // No score exceeds 1, so at threshold 1 there is nothing to search.
+  if (threshold >= 1) return;
+  nearestEarlierAbove(distinctTexts, threshold).forEach((nearest, index) => {
+    if (nearest === null) return;
+    const { fileIndex, item } = distinct[index]!;
+    const other = distinct[nearest.ref]!;
+    const score = formatScore(nearest.score, threshold);
+    const message = `near duplicate of ${where(other, fileIndex)} (ROUGE-L ${score})`;
+    const related = relatedTo(other, fileIndex, `similar instruction (ROUGE-L ${score})`);
+    results[fileIndex]!.diagnostics.push(diagnostic('near-duplicate', instructionRange(item), message, related));
   });
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createRng, type Rng } from '../../src/core/random';
-import { NearDuplicateIndex, rougeL, rougeTokens } from '../../src/core/rouge';
+import { NearDuplicateIndex, nearestEarlierAbove, rougeL, rougeTokens } from '../../src/core/rouge';
 
 const SEEDS_FILE = path.resolve(__dirname, '../../../shared/data/math_seed_500.jsonl');
 
@@ -233,6 +233,27 @@ function randomCorpus(rng: Rng, count: number, vocabulary: number, maxLength: nu
 }
 
 const THRESHOLDS = [-0.5, 0, 0.05, 0.2, 0.3, 0.45, 0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.99, 1, 1.5];
+
+describe('nearestEarlierAbove', () => {
+  it('gives each text the best earlier one by brute force (ties: the earliest), for every threshold', () => {
+    const rng = createRng(12);
+    const shapes = [
+      { count: 120, vocabulary: 8, maxLength: 12 },
+      { count: 120, vocabulary: 40, maxLength: 40 },
+      { count: 100, vocabulary: 300, maxLength: 150 },
+      { count: 60, vocabulary: 6, maxLength: 90 },
+    ];
+    for (const shape of shapes) {
+      const texts = randomCorpus(rng, shape.count, shape.vocabulary, shape.maxLength);
+      const scores = texts.map((text, i) => referenceScores(texts.slice(0, i), text));
+      for (const threshold of THRESHOLDS) {
+        const found = nearestEarlierAbove(texts, threshold);
+        texts.forEach((text, i) => assert.deepEqual(found[i], bestAbove(scores[i]!, threshold), `t=${threshold} i=${i} ${text}`));
+      }
+    }
+    assert.throws(() => nearestEarlierAbove(['a'], Number.NaN), RangeError);
+  });
+});
 
 describe('NearDuplicateIndex', () => {
   it('agrees with brute force for every threshold, on random corpora, for several minThresholds', () => {

@@ -11,6 +11,7 @@ import {
   seedInstruction,
   seedInstructionField,
   seedItemSchema,
+  isValidSeedItem,
   type ParsedSeedFile,
   type Range,
   type SeedProblem,
@@ -81,6 +82,27 @@ describe('seedItemSchema', () => {
     assert.equal(seedItemSchema.safeParse({ answer: '4' }).success, false);
     assert.equal(seedItemSchema.safeParse({ problem: '   ' }).success, false);
     assert.equal(seedItemSchema.safeParse([{ problem: 'P' }]).success, false);
+  });
+});
+
+describe('isValidSeedItem', () => {
+  it('accepts exactly what seedItemSchema accepts', () => {
+    const fieldValues: unknown[] = [undefined, null, 'P', '  ', '', 3, 0, Number.NaN, Number.POSITIVE_INFINITY, true, [1], { a: 1 }];
+    const fields = ['problem', 'question', 'instruction', 'answer', 'solution', 'id'];
+    const values: unknown[] = [null, 3, 'P', [], [{ problem: 'P' }], {}, { level: 'x' }];
+    // Every field from a small set in turn, and many random combinations (a fixed linear congruential sequence).
+    for (const field of fields) for (const value of fieldValues) values.push({ problem: 'P', [field]: value }, { [field]: value });
+    let state = 12345;
+    const next = (n: number) => ((state = (state * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    for (let i = 0; i < 5000; i++) {
+      const item: Record<string, unknown> = { extra: i };
+      for (const field of fields) {
+        const choice = next(fieldValues.length + 1);
+        if (choice < fieldValues.length) item[field] = fieldValues[choice];
+      }
+      values.push(item);
+    }
+    for (const value of values) assert.equal(isValidSeedItem(value), seedItemSchema.safeParse(value).success, JSON.stringify(value));
   });
 });
 
