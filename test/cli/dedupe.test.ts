@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,8 +8,8 @@ import { UsageError } from '../../src/cli/io';
 import { createRng } from '../../src/core/random';
 import { rougeL } from '../../src/core/rouge';
 import { jsonLines, lines, runCli, runInProcess } from './cli';
+import { MATH_SEEDS_FILE, readMathSeeds, skipUnlessPresent } from '../sharedData';
 
-const SEEDS_FILE = path.resolve(__dirname, '../../../shared/data/math_seed_500.jsonl');
 const directory = mkdtempSync(path.join(tmpdir(), 'serl-dedupe-test-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
 
@@ -174,15 +174,8 @@ describe('dedupeCommand (in process)', () => {
     }
   });
 
-  it('finds the MATH seeds’ paraphrases among new items (real data)', async (context) => {
-    if (!existsSync(SEEDS_FILE)) {
-      context.skip(`${SEEDS_FILE} is absent (the shared data folder is not checked out next to the repo)`);
-      return;
-    }
-    const seeds = readFileSync(SEEDS_FILE, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => (JSON.parse(line) as { problem: string }).problem);
+  it('finds the MATH seeds’ paraphrases among new items (real data)', { skip: skipUnlessPresent(MATH_SEEDS_FILE) }, async () => {
+    const seeds = readMathSeeds().map((seed) => seed.problem);
     const rng = createRng(12);
     // Half the stdin items are seeds with one word dropped (near duplicates), half are seeds not in FILE.
     const items = Array.from({ length: 100 }, (_, i) => {
@@ -191,7 +184,7 @@ describe('dedupeCommand (in process)', () => {
       tokens.splice(rng.int(tokens.length), 1);
       return tokens.join(' ');
     });
-    const { code, stdout } = await runInProcess(dedupeCommand, ['--against', SEEDS_FILE], lines(items.map((problem) => ({ problem }))));
+    const { code, stdout } = await runInProcess(dedupeCommand, ['--against', MATH_SEEDS_FILE], lines(items.map((problem) => ({ problem }))));
     assert.equal(code, 0);
     const verdicts = jsonLines(stdout) as Verdict[];
     assert.deepEqual(verdicts, expectedVerdicts(seeds, items, 0.7));

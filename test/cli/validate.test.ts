@@ -1,13 +1,13 @@
 // `serl validate` end to end: spawns the built CLI (run `npm run build` first).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { JsonDiagnostic } from '../../src/cli/commands/validate';
 import { runCli, type CliRun } from './cli';
+import { MATH_SEEDS_FILE, skipUnlessPresent } from '../sharedData';
 
-const MATH_SEEDS = resolve(__dirname, '../../../shared/data/math_seed_500.jsonl');
 
 /** `serl validate ARGS…` through the built CLI. */
 function serl(...args: string[]): CliRun {
@@ -175,9 +175,9 @@ describe('serl validate: usage', () => {
   });
 });
 
-describe('serl validate on the MATH seed set (verified by hand)', { skip: existsSync(MATH_SEEDS) ? false : `${MATH_SEEDS} not found (the shared data directory is absent)` }, () => {
+describe('serl validate on the MATH seed set (verified by hand)', { skip: skipUnlessPresent(MATH_SEEDS_FILE) }, () => {
   it('finds no errors, and exactly the near duplicates a brute-force ROUGE-L check finds', () => {
-    const { code, diagnostics } = serlJson(MATH_SEEDS);
+    const { code, diagnostics } = serlJson(MATH_SEEDS_FILE);
     assert.equal(code, 0);
     assert.deepEqual(
       diagnostics.filter((diagnostic) => diagnostic.severity === 'error'),
@@ -214,7 +214,7 @@ describe('serl validate on the MATH seed set (verified by hand)', { skip: exists
   });
 
   it('reports the rule-filter findings checked by hand', () => {
-    const { diagnostics } = serlJson(MATH_SEEDS);
+    const { diagnostics } = serlJson(MATH_SEEDS_FILE);
     const at = (line: number) => diagnostics.filter((diagnostic) => diagnostic.line === line).map(({ column, code, message }) => ({ column, code, message }));
     const drop = "SeRL's rule filter would drop this instruction: ";
     // "Find: $\frac{12}{30}-\frac{1}{7}$" is two words.

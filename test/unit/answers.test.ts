@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { answerKey, answersEquivalent, extractAnswer } from '../../src/core/answers';
+import { MATH_SEEDS_FILE, readMathSeeds, skipUnlessPresent } from '../sharedData';
 
-const SEEDS_FILE = path.resolve(__dirname, '../../../shared/data/math_seed_500.jsonl');
-const seedsSkip = existsSync(SEEDS_FILE) ? false : `${SEEDS_FILE} is absent (the shared data folder is not next to the repo)`;
+const seedsSkip = skipUnlessPresent(MATH_SEEDS_FILE);
 
 function assertEquivalent(a: string, b: string): void {
   assert.equal(answersEquivalent(a, b), true, `${JSON.stringify(a)} ≡ ${JSON.stringify(b)}`);
@@ -420,10 +418,7 @@ describe('answersEquivalent: hostile input', () => {
 
 describe('MATH seeds (real data)', () => {
   it("extracts every solution's boxed answer, equal in key to the labelled answer", { skip: seedsSkip }, () => {
-    const seeds = readFileSync(SEEDS_FILE, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as { answer: string; solution: string });
+    const seeds = readMathSeeds();
     assert.equal(seeds.length, 500);
     const mismatched = seeds.filter((seed) => {
       const extracted = extractAnswer(seed.solution);
@@ -436,9 +431,7 @@ describe('MATH seeds (real data)', () => {
 
   it('finds no two distinct labelled answers equivalent', { skip: seedsSkip }, () => {
     const answers = new Map<string, string>();
-    for (const line of readFileSync(SEEDS_FILE, 'utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      const { answer } = JSON.parse(line) as { answer: string };
+    for (const { answer } of readMathSeeds()) {
       if (!answers.has(answerKey(answer))) answers.set(answerKey(answer), answer);
     }
     const distinct = [...answers.values()];

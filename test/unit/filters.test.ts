@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   difficultyFilter,
@@ -10,8 +8,8 @@ import {
 } from '../../src/core/filters';
 import { rougeL } from '../../src/core/rouge';
 import { RULE_REJECT_REASONS } from '../../src/core/selfInstruct';
+import { MATH_SEEDS_FILE, readMathSeeds, skipUnlessPresent } from '../sharedData';
 
-const SHARED_DATA = path.resolve(__dirname, '../../../shared/data');
 
 const SEEDS = [
   'What is the sum of the first ten positive integers?',
@@ -161,11 +159,8 @@ describe('SimilarityFilter', () => {
     for (const threshold of [-0.1, 1.1, Number.NaN]) assert.throws(() => new SimilarityFilter(threshold), RangeError);
   });
 
-  it('agrees with scoring every pair on the MATH seeds', { skip: existsSync(SHARED_DATA) ? false : `no ${SHARED_DATA}` }, () => {
-    const problems = readFileSync(path.join(SHARED_DATA, 'math_seed_500.jsonl'), 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line).problem as string);
+  it('agrees with scoring every pair on the MATH seeds', { skip: skipUnlessPresent(MATH_SEEDS_FILE) }, () => {
+    const problems = readMathSeeds().map((seed) => seed.problem);
     // Seeds: the first 400; candidates: the last 100, run through SeRL's accept-as-you-go loop.
     const filter = new SimilarityFilter<number>();
     problems.slice(0, 400).forEach((text, i) => filter.addSeed(text, i));

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createRng, type Rng } from '../../src/core/random';
 import { NearDuplicateIndex, nearestEarlierAbove, rougeL, rougeTokens } from '../../src/core/rouge';
+import { MATH_SEEDS_FILE, readMathSeeds, skipUnlessPresent } from '../sharedData';
 
-const SEEDS_FILE = path.resolve(__dirname, '../../../shared/data/math_seed_500.jsonl');
 
 /** rouge_score's `_lcs_table` dynamic programme: the reference the bit-parallel LCS must agree with. */
 function dpLcs(a: readonly string[], b: readonly string[]): number {
@@ -377,15 +375,8 @@ describe('NearDuplicateIndex', () => {
     }
   });
 
-  it('agrees with brute force on the MATH seeds (SeRL’s filter: each seed against the earlier ones)', (context) => {
-    if (!existsSync(SEEDS_FILE)) {
-      context.skip(`${SEEDS_FILE} is absent (the shared data folder is not checked out next to the repo)`);
-      return;
-    }
-    const problems = readFileSync(SEEDS_FILE, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => (JSON.parse(line) as { problem: string }).problem);
+  it('agrees with brute force on the MATH seeds (SeRL’s filter: each seed against the earlier ones)', { skip: skipUnlessPresent(MATH_SEEDS_FILE) }, () => {
+    const problems = readMathSeeds().map((seed) => seed.problem);
     assert.equal(problems.length, 500);
     const index = new NearDuplicateIndex<number>({ minThreshold: 0.7 });
     problems.forEach((problem, i) => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createRng } from '../../src/core/random';
+import { MATH_SEEDS_FILE, QUESTION_PROMPT_FILE, readMathSeeds, skipUnlessPresent } from '../sharedData';
 import {
   applyRuleFilters,
   buildFewShotPrompt,
@@ -12,8 +12,6 @@ import {
   type RuleVerdict,
 } from '../../src/core/selfInstruct';
 
-const SHARED_DATA = path.resolve(__dirname, '../../../shared/data');
-const sharedSkip = existsSync(SHARED_DATA) ? false : `shared data not found at ${SHARED_DATA}`;
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => `Seed problem number ${i} asks for a value.`);
 const GENERATED = ['Generated problem alpha asks something.', 'Generated problem beta asks something.', 'Generated gamma asks.'];
@@ -109,8 +107,8 @@ describe('buildFewShotPrompt', () => {
     assert.throws(() => buildFewShotPrompt(SEEDS, [], createRng(1), { maxGenerated: -1 }), /maxGenerated/);
   });
 
-  it('matches SeRL\'s question_generation.json exactly', { skip: sharedSkip }, () => {
-    const file = JSON.parse(readFileSync(path.join(SHARED_DATA, 'serl_question_generation_prompt.json'), 'utf8'));
+  it('matches SeRL\'s question_generation.json exactly', { skip: skipUnlessPresent(QUESTION_PROMPT_FILE) }, () => {
+    const file = JSON.parse(readFileSync(QUESTION_PROMPT_FILE, 'utf8'));
     assert.deepEqual(SERL_QUESTION_GENERATION_PROMPT, file);
   });
 });
@@ -335,12 +333,9 @@ describe('applyRuleFilters', () => {
     assert.equal(rejected(applyRuleFilters(' ', { minWords: 0, maxWords: 5 }))?.[0], 'too-short');
   });
 
-  it('gives the same verdicts as self-instruct on the 500 MATH seeds', { skip: sharedSkip }, () => {
+  it('gives the same verdicts as self-instruct on the 500 MATH seeds', { skip: skipUnlessPresent(MATH_SEEDS_FILE) }, () => {
     // Counts from self-instruct's post_process_gpt3_response logic run with Python on the same file.
-    const problems = readFileSync(path.join(SHARED_DATA, 'math_seed_500.jsonl'), 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line).problem as string);
+    const problems = readMathSeeds().map((seed) => seed.problem);
     const counts: Record<string, number> = {};
     for (const problem of problems) {
       const verdict = applyRuleFilters(problem);
