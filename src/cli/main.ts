@@ -8,6 +8,7 @@ import { dedupeCommand } from './commands/dedupe';
 import { trainCommand } from './commands/train';
 import { runsCommand } from './commands/runs';
 import { exportCommand } from './commands/export';
+import { demoCommand } from './commands/demo';
 
 const commands: Record<string, { run: Command; summary: string }> = {
   validate: { run: validateCommand, summary: 'validate seed files (JSONL/JSON): syntax, schema, rule filters, duplicates' },
@@ -17,6 +18,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   dedupe: { run: dedupeCommand, summary: 'dedupe --against FILE: stdin seed items → {"keep","nearest"} (SeRL similarity filter)' },
   train: { run: trainCommand, summary: 'train --config FILE | --resume RUN: run SeRL training (worker in Python/PyTorch)' },
   runs: { run: runsCommand, summary: 'list the training runs of the workspace with their status' },
+  demo: { run: demoCommand, summary: 'demo [--out DIR]: base → SeRL (no labels) on the arithmetic world, on CPU, with a report' },
   export: { run: exportCommand, summary: 'export --run RUN --format jsonl|openrlhf|trl: the curated instructions with answers' },
 };
 

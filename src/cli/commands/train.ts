@@ -121,12 +121,12 @@ export function formatStepLine(metrics: StepMetrics, totalSteps: number): string
   ].join(' ');
 }
 
-interface Progress {
+export interface Progress {
   listener: TrainListener;
   close(): void;
 }
 
-function createProgress(io: CommandIO, verbose: boolean): Progress {
+export function createProgress(io: CommandIO, verbose: boolean): Progress {
   const log = (level: string, message: string) => {
     if (level === 'debug' && !verbose) return;
     io.stderr.write(`${level === 'info' || level === 'debug' ? '' : `${level}: `}${message}\n`);
