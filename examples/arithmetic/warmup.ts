@@ -15,7 +15,7 @@ import { generateProblem } from '../../src/core/arithmetic';
 import { createRng } from '../../src/core/random';
 import { evaluatePolicy, type Evaluation, type LabelledProblem, parseLabelledProblems } from '../../src/engine/evaluate';
 import { WorkerClient } from '../../src/engine/worker';
-import { formatPath } from '../../src/protocol/worker';
+import { describeIssues } from '../../src/core/schema';
 
 /** The base model's architecture: 512 characters of context fit a 3-exemplar self-instruction prompt (README.md). */
 export const BASE_ARCHITECTURE = { n_layer: 3, n_head: 4, n_embd: 128, block_size: 512 } as const;
@@ -74,7 +74,7 @@ export function parseWarmupExamples(text: string, source: string): WarmupExample
     }
     const parsed = WarmupRecordSchema.safeParse(value);
     if (parsed.success) examples.push(parsed.data);
-    else errors.push(`${place}: ${parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join('; ')}`);
+    else errors.push(`${place}: ${describeIssues(parsed.error).join('; ')}`);
   });
   if (errors.length > 0) throw new Error(`${errors.length} bad line(s) in the warm-up data:\n${errors.slice(0, 20).join('\n')}`);
   if (examples.length === 0) throw new Error(`${source}: no warm-up examples`);

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { answersEquivalent, extractAnswer } from '../core/answers';
 import { majorityVote } from '../core/vote';
-import { formatPath, type Sample, type SampleParams, type SampleResult } from '../protocol/worker';
+import { describeIssues } from '../core/schema';
+import type { Sample, SampleParams, SampleResult } from '../protocol/worker';
 
 // ---------------------------------------------------------------------------------------------------------
 // Labelled problems
@@ -45,7 +46,7 @@ export function parseLabelledProblems(text: string, source: string): LabelledPro
     }
     const parsed = LabelledProblemSchema.safeParse(value);
     if (!parsed.success) {
-      errors.push(`${place}: ${parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`).join('; ')}`);
+      errors.push(`${place}: ${describeIssues(parsed.error).join('; ')}`);
       return;
     }
     const earlier = seenIds.get(parsed.data.id);

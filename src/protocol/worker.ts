@@ -412,6 +412,3 @@ export function parseWith<T>(
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, problems: describeIssues(parsed.error) };
 }
-
-// The old name, still imported by src/engine/evaluate.ts and examples/arithmetic/warmup.ts.
-export { formatIssuePath as formatPath } from '../core/schema';
