@@ -71,3 +71,24 @@ export async function mapJsonLines(io: CommandIO, handle: (value: unknown, lineN
   }
   return errors;
 }
+
+/**
+ * Turns the first SIGINT or SIGTERM into an abort (so long commands stop cleanly and shut their worker
+ * down) and says so once on stderr. Call `dispose()` when the command ends.
+ */
+export function stopOnSignals(io: CommandIO, announcement: (signal: NodeJS.Signals) => string): { signal: AbortSignal; dispose(): void } {
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stop.signal.aborted) io.stderr.write(announcement(signal));
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: stop.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

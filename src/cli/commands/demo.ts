@@ -5,7 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { runDemo, type DemoListener, type DemoPhase } from '../../engine/demo';
 import { RunLockedError } from '../../engine/runLock';
-import { EXIT_OK, UsageError, parseArgsOrUsage, type Command, type CommandIO } from '../io';
+import { EXIT_OK, UsageError, parseArgsOrUsage, stopOnSignals, type Command, type CommandIO } from '../io';
 import { createProgress, EXIT_TRAIN_FAILED, EXIT_TRAIN_STOPPED } from './train';
 
 const HELP = `usage: serl demo [--out DIR] [--python PATH] [--steps N] [--test-limit N] [--verbose]
@@ -66,13 +66,7 @@ export const demoCommand: Command = async (args, io) => {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!stop.signal.aborted) io.stderr.write(`\nserl demo: ${signal}: stopping…\n`);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals(io, (signal) => `\nserl demo: ${signal}: stopping…\n`);
   const trainProgress = createProgress(io, options.verbose);
   const evalProgress = createEvalProgress(io);
   const listener: DemoListener = {
@@ -130,8 +124,7 @@ export const demoCommand: Command = async (args, io) => {
     if (error instanceof RunLockedError) throw new UsageError(error.message);
     throw new UsageError((error as Error).message);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 };
 

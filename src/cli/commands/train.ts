@@ -5,7 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { train, type TrainListener } from '../../engine/controller';
 import { RunLockedError } from '../../engine/runLock';
 import type { StepMetrics } from '../../protocol/events';
-import { EXIT_OK, UsageError, parseArgsOrUsage, type Command, type CommandIO } from '../io';
+import { EXIT_OK, UsageError, parseArgsOrUsage, stopOnSignals, type Command, type CommandIO } from '../io';
 
 export const EXIT_TRAIN_FAILED = 1;
 /** A run stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report an interrupted command). */
@@ -66,13 +66,7 @@ export const trainCommand: Command = async (args, io) => {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!stop.signal.aborted) io.stderr.write(`\nserl train: ${signal}: stopping after the current worker call…\n`);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals(io, (signal) => `\nserl train: ${signal}: stopping after the current worker call…\n`);
   const progress = createProgress(io, options.verbose);
   try {
     const outcome = await train({
@@ -101,8 +95,7 @@ export const trainCommand: Command = async (args, io) => {
     if (error instanceof RunLockedError) throw new UsageError(error.message);
     throw new UsageError((error as Error).message);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 };
 
