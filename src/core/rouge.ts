@@ -402,8 +402,13 @@ const SHARED_IN_PREFIX = 3;
  * to the index (only a query has them) belong to no stored text; they sort first, as they would if created.
  *
  * Texts with the same token sequence score the same against every query, and the earliest one wins ties,
- * so only the first of them is stored; a query with the sequence of a stored text scores 1 against it,
- * which no other text reaches.
+ * so they share one item, represented by its earliest live addition; a query with the sequence of a stored
+ * text scores 1 against it, which no other text reaches.
+ *
+ * Removal (`remove(handle)`, for editors that update the index line by line): an item whose last addition
+ * is removed dies; its postings stay in the lists and are skipped, and once dead items outnumber the live
+ * ones (and at least FIRST_REORDER), the live items are copied out and indexed again. Ties go to the item
+ * whose earliest live addition came first, so answers are those of scoring every live addition in order.
  */
 export class NearDuplicateIndex<T> {
   private readonly minThreshold: number;
@@ -426,15 +431,23 @@ export class NearDuplicateIndex<T> {
   /** Stored texts holding each element. */
   private frequency = new Int32Array(256);
   private nextReorder = FIRST_REORDER;
-  /** First item of each hash of token-id sequences; `sameHashNext` chains the items sharing a hash. */
+  /** First live item of each hash of token-id sequences; `sameHashNext` chains the items sharing a hash. */
   private readonly itemOfSequenceHash = new Map<number, number>();
   private sameHashNext = new Int32Array(256);
-  private readonly refs: T[] = [];
   private tokenPool = new Int32Array(4096);
   private poolUsed = 0;
+  /** Items 0…itemCount−1, dead ones included (itemFirst −1). */
+  private itemCount = 0;
+  private liveItems = 0;
   private itemStart = new Int32Array(256);
   private itemLength = new Int32Array(256);
-  private added = 0;
+  /** The earliest live handle of each item (−1: dead), and its later live handles in order when it has some. */
+  private itemFirst = new Int32Array(256);
+  private readonly itemLaterHandles = new Map<number, number[]>();
+  /** Per handle (the add's ordinal): its item (−1: removed) and its ref. */
+  private handleItem = new Int32Array(256);
+  private readonly handleRefs: (T | undefined)[] = [];
+  private liveHandles = 0;
   // Query scratch, sized to the vocabulary or the item count. `overlap[item]` holds the common elements met
   // (−1: ruled out) and `bound[item]` the overlap bound, both valid while `seen[item]` is the query's stamp.
   private seen = new Int32Array(256);
@@ -456,13 +469,17 @@ export class NearDuplicateIndex<T> {
     this.minThreshold = minThreshold;
   }
 
-  /** Number of texts added (texts with identical tokens included). */
+  /** Number of texts added and not removed (texts with identical tokens included). */
   get size(): number {
-    return this.added;
+    return this.liveHandles;
   }
 
-  add(text: string, ref: T): void {
-    this.added++;
+  /** Adds a text; returns its handle for `remove` (handles count adds from 0 and are never reused). */
+  add(text: string, ref: T): number {
+    const handle = this.handleRefs.length;
+    this.handleRefs.push(ref);
+    if (handle === this.handleItem.length) this.handleItem = grown(this.handleItem, handle * 2);
+    this.liveHandles++;
     const ranges = this.ranges.scan(text);
     const n = ranges.count;
     // The ids go to the free end of the pool; they stay there only if the sequence is new.
@@ -472,13 +489,66 @@ export class NearDuplicateIndex<T> {
       this.tokenPool[start + k] = this.vocabulary.intern(ranges, k);
     }
     const sequenceHash = this.sequenceHash(start, n);
-    if (this.storedSequence(sequenceHash, start, n) >= 0) return;
-    const item = this.refs.length;
-    this.refs.push(ref);
+    const stored = this.storedSequence(sequenceHash, start, n);
+    if (stored >= 0) {
+      this.handleItem[handle] = stored;
+      const later = this.itemLaterHandles.get(stored);
+      if (later === undefined) this.itemLaterHandles.set(stored, [handle]);
+      else later.push(handle);
+      return handle;
+    }
+    this.poolUsed += n;
+    const item = this.newItem(start, n, sequenceHash, handle);
+    this.handleItem[handle] = item;
+    this.fitVocabularyScratch();
+    const elements = this.orderedElements(this.tokenPool, start, n, true);
+    for (let j = 0; j < n; j++) this.frequency[elements[j]]++;
+    if (this.liveItems === this.nextReorder) {
+      this.nextReorder *= REORDER_GROWTH;
+      this.reorder();
+      return handle;
+    }
+    const prefix = prefixLength(n, this.minThreshold);
+    for (let j = 0; j < prefix; j++) this.postings.append(elements[j], item, j);
+    return handle;
+  }
+
+  /**
+   * Removes the text added with `handle`; false when it was removed already. Throws a RangeError for a
+   * handle this index never gave.
+   */
+  remove(handle: number): boolean {
+    if (!(Number.isInteger(handle) && handle >= 0 && handle < this.handleRefs.length)) {
+      throw new RangeError(`no text was added with handle ${handle} (handles so far: 0…${this.handleRefs.length - 1})`);
+    }
+    const item = this.handleItem[handle];
+    if (item < 0) return false;
+    this.handleItem[handle] = -1;
+    this.handleRefs[handle] = undefined;
+    this.liveHandles--;
+    const later = this.itemLaterHandles.get(item);
+    if (this.itemFirst[item] !== handle) {
+      later!.splice(later!.indexOf(handle), 1);
+      if (later!.length === 0) this.itemLaterHandles.delete(item);
+      return true;
+    }
+    if (later !== undefined) {
+      this.itemFirst[item] = later.shift()!;
+      if (later.length === 0) this.itemLaterHandles.delete(item);
+      return true;
+    }
+    this.killItem(item);
+    return true;
+  }
+
+  private newItem(start: number, length: number, sequenceHash: number, first: number): number {
+    const item = this.itemCount++;
+    this.liveItems++;
     if (item === this.itemStart.length) {
       const capacity = item * 2;
       this.itemStart = grown(this.itemStart, capacity);
       this.itemLength = grown(this.itemLength, capacity);
+      this.itemFirst = grown(this.itemFirst, capacity);
       this.sameHashNext = grown(this.sameHashNext, capacity);
       this.seen = grown(this.seen, capacity);
       this.overlap = grown(this.overlap, capacity);
@@ -486,22 +556,80 @@ export class NearDuplicateIndex<T> {
       this.candidates = grown(this.candidates, capacity);
     }
     this.itemStart[item] = start;
-    this.itemLength[item] = n;
+    this.itemLength[item] = length;
+    this.itemFirst[item] = first;
     this.sameHashNext[item] = this.itemOfSequenceHash.get(sequenceHash) ?? -1;
     this.itemOfSequenceHash.set(sequenceHash, item);
-    this.poolUsed += n;
-    this.fitVocabularyScratch();
-    const elements = this.orderedElements(this.tokenPool, start, n, true);
-    for (let j = 0; j < n; j++) this.frequency[elements[j]]++;
-    if (this.refs.length === this.nextReorder) {
-      this.reorder();
-      return;
-    }
-    const prefix = prefixLength(n, this.minThreshold);
-    for (let j = 0; j < prefix; j++) this.postings.append(elements[j], item, j);
+    return item;
   }
 
-  /** Ranks elements rarest first (the newest first among equals) and indexes every stored text again under that order. */
+  /** Marks an item without live handles dead: out of the sequence chains and the frequencies, skipped by queries. */
+  private killItem(item: number): void {
+    this.itemFirst[item] = -1;
+    this.liveItems--;
+    const start = this.itemStart[item];
+    const n = this.itemLength[item];
+    const hash = this.sequenceHash(start, n);
+    const head = this.itemOfSequenceHash.get(hash)!;
+    if (head === item) {
+      if (this.sameHashNext[item] < 0) this.itemOfSequenceHash.delete(hash);
+      else this.itemOfSequenceHash.set(hash, this.sameHashNext[item]);
+    } else {
+      let previous = head;
+      while (this.sameHashNext[previous] !== item) previous = this.sameHashNext[previous];
+      this.sameHashNext[previous] = this.sameHashNext[item];
+    }
+    const elements = this.orderedElements(this.tokenPool, start, n, false);
+    for (let j = 0; j < n; j++) this.frequency[elements[j]]--;
+    const dead = this.itemCount - this.liveItems;
+    if (dead >= FIRST_REORDER && dead > this.liveItems) this.compact();
+  }
+
+  /** Copies the live items out (tokens, chains, handles) and indexes them again. */
+  private compact(): void {
+    const oldPool = this.tokenPool;
+    const oldStart = this.itemStart;
+    const oldLength = this.itemLength;
+    const oldFirst = this.itemFirst;
+    const oldCount = this.itemCount;
+    const oldLater = new Map(this.itemLaterHandles);
+    const capacity = Math.max(256, this.liveItems * 2);
+    let poolSize = 0;
+    for (let item = 0; item < oldCount; item++) if (oldFirst[item] >= 0) poolSize += oldLength[item];
+    this.tokenPool = new Int32Array(Math.max(4096, poolSize * 2));
+    this.poolUsed = 0;
+    this.itemStart = new Int32Array(capacity);
+    this.itemLength = new Int32Array(capacity);
+    this.itemFirst = new Int32Array(capacity);
+    this.sameHashNext = new Int32Array(capacity);
+    this.seen = new Int32Array(capacity);
+    this.overlap = new Int32Array(capacity);
+    this.bound = new Int32Array(capacity);
+    this.candidates = new Int32Array(capacity);
+    this.stamp = 0;
+    this.itemCount = 0;
+    this.liveItems = 0;
+    this.itemOfSequenceHash.clear();
+    this.itemLaterHandles.clear();
+    for (let old = 0; old < oldCount; old++) {
+      const first = oldFirst[old];
+      if (first < 0) continue;
+      const n = oldLength[old];
+      const start = this.poolUsed;
+      this.tokenPool.set(oldPool.subarray(oldStart[old], oldStart[old] + n), start);
+      this.poolUsed += n;
+      const item = this.newItem(start, n, this.sequenceHash(start, n), first);
+      this.handleItem[first] = item;
+      const later = oldLater.get(old);
+      if (later !== undefined) {
+        this.itemLaterHandles.set(item, later);
+        for (const handle of later) this.handleItem[handle] = item;
+      }
+    }
+    this.reorder();
+  }
+
+  /** Ranks elements rarest first (the newest first among equals) and indexes every live item again under that order. */
   private reorder(): void {
     const count = this.elementCount;
     // frequency · count + (count − 1 − element) stays exact in a double far beyond any realistic index.
@@ -515,10 +643,10 @@ export class NearDuplicateIndex<T> {
       this.elementOfRank[rank] = element;
     }
     this.newElements = 0;
-    this.nextReorder *= REORDER_GROWTH;
     this.postings = new PostingLists();
     this.postings.reserve(count);
-    for (let item = 0; item < this.refs.length; item++) {
+    for (let item = 0; item < this.itemCount; item++) {
+      if (this.itemFirst[item] < 0) continue;
       const n = this.itemLength[item];
       const elements = this.orderedElements(this.tokenPool, this.itemStart[item], n, false);
       const prefix = prefixLength(n, this.minThreshold);
@@ -534,7 +662,7 @@ export class NearDuplicateIndex<T> {
     if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
     // Every score is in [0, 1]: all texts qualify below 0, none at 1 or above.
     if (threshold < 0) return this.nearest(text);
-    if (threshold >= 1 || this.refs.length === 0) return null;
+    if (threshold >= 1 || this.liveItems === 0) return null;
     return this.withQuery(text, (query) =>
       threshold >= this.minThreshold ? this.probe(query, threshold) : this.scan(query, threshold),
     );
@@ -542,7 +670,7 @@ export class NearDuplicateIndex<T> {
 
   /** The best match over everything added (ties: earliest added), or null when nothing was added. */
   nearest(text: string): NearDuplicateMatch<T> | null {
-    if (this.refs.length === 0) return null;
+    if (this.liveItems === 0) return null;
     return this.withQuery(text, (query) => {
       // When some text scores above minThreshold, the best one above it is the best overall.
       const above = this.minThreshold < 1 ? this.probe(query, this.minThreshold) : null;
@@ -559,7 +687,7 @@ export class NearDuplicateIndex<T> {
     for (let k = 0; k < m; k++) if ((ids[k] = this.vocabulary.find(ranges, k)) >= 0) known++;
     if (m > 0 && known === m) {
       const item = this.storedSequence(this.sequenceHash(0, m, ids), 0, m, ids);
-      if (item >= 0) return { ref: this.refs[item], score: 1 };
+      if (item >= 0) return { ref: this.refOf(item), score: 1 };
     }
     const words = Math.max(1, (m + 31) >>> 5);
     // Mask rows for the query's known tokens; unknown tokens match nothing stored, so need none.
@@ -574,10 +702,15 @@ export class NearDuplicateIndex<T> {
       let unknown = 0;
       while (unknown < m && elements[unknown] === UNKNOWN_ELEMENT) unknown++;
       const found = answer({ length: m, elements, unknown, words });
-      return found === null ? null : { ref: this.refs[found.item], score: found.score };
+      return found === null ? null : { ref: this.refOf(found.item), score: found.score };
     } finally {
       for (let i = 0; i < m; i++) if (ids[i] >= 0) this.slotOf[ids[i]] = -1;
     }
+  }
+
+  /** The ref of an item's earliest live addition. */
+  private refOf(item: number): T {
+    return this.handleRefs[this.itemFirst[item]] as T;
   }
 
   /** Best item with score > threshold among those sharing prefix elements with the query (threshold ≥ minThreshold). */
@@ -589,7 +722,7 @@ export class NearDuplicateIndex<T> {
       this.seen.fill(0);
       this.stamp = 1;
     }
-    const { seen, overlap, bound, candidates, stamp, itemLength, postings } = this;
+    const { seen, overlap, bound, candidates, stamp, itemLength, itemFirst, postings } = this;
     const pool = postings.pool;
     let count = 0;
     // Every qualifying text has more than β(m) elements in common with the query (see the class comment).
@@ -602,6 +735,7 @@ export class NearDuplicateIndex<T> {
         const end = block + 2 + 2 * (block === tail ? postings.tailUsed[element] : pool[block + 1]);
         for (let p = block + 2; p < end; p += 2) {
           const item = pool[p];
+          if (itemFirst[item] < 0) continue;
           const n = itemLength[item];
           if (seen[item] !== stamp) {
             seen[item] = stamp;
@@ -636,11 +770,11 @@ export class NearDuplicateIndex<T> {
         // Exact comparison of the bound 2·O/(m+n) with the best score 2·L/(m+n_best). On equality with the
         // same length, the candidate can at most tie the best float, and loses the tie when added later.
         const order = bound[item] * (m + bestLength) - bestLcs * (m + n);
-        if (order < 0 || (order === 0 && n === bestLength && item > best)) continue;
+        if (order < 0 || (order === 0 && n === bestLength && itemFirst[item] > itemFirst[best])) continue;
       }
       const lcs = this.lcsWith(query, item);
       const score = lcsF1(lcs, m, n);
-      if (score > threshold && (best < 0 || score > bestScore || (score === bestScore && item < best))) {
+      if (score > threshold && (best < 0 || score > bestScore || (score === bestScore && itemFirst[item] < itemFirst[best]))) {
         best = item;
         bestScore = score;
         bestLcs = lcs;
@@ -658,19 +792,20 @@ export class NearDuplicateIndex<T> {
     let bestScore = 0;
     let bestLcs = 0;
     let bestLength = 0;
-    // Items in insertion order: a later item replaces the best only with a strictly higher score.
-    for (let item = 0; item < this.refs.length; item++) {
+    const itemFirst = this.itemFirst;
+    for (let item = 0; item < this.itemCount; item++) {
+      if (itemFirst[item] < 0) continue;
       const n = this.itemLength[item];
       const lcsBound = Math.min(m, n);
       // Below 0 every item qualifies (scores are ≥ 0), texts without tokens included.
       if (lowered >= 0 && 2 * lcsBound <= lowered * (m + n)) continue;
       if (best >= 0) {
         const order = lcsBound * (m + bestLength) - bestLcs * (m + n);
-        if (order < 0 || (order === 0 && n === bestLength)) continue;
+        if (order < 0 || (order === 0 && n === bestLength && itemFirst[item] > itemFirst[best])) continue;
       }
       const lcs = lcsBound === 0 ? 0 : this.lcsWith(query, item);
       const score = lcsF1(lcs, m, n);
-      if (score > threshold && (best < 0 || score > bestScore)) {
+      if (score > threshold && (best < 0 || score > bestScore || (score === bestScore && itemFirst[item] < itemFirst[best]))) {
         best = item;
         bestScore = score;
         bestLcs = lcs;

@@ -367,6 +367,92 @@ describe('NearDuplicateIndex', () => {
     assert.equal(index.size, 3);
   });
 
+  it('removes texts by handle: queries answer as brute force over the texts still present', () => {
+    const rng = createRng(21);
+    for (const shape of [
+      { count: 300, vocabulary: 8, maxLength: 12 },
+      { count: 300, vocabulary: 40, maxLength: 40 },
+    ]) {
+      const pool = randomCorpus(rng, shape.count, shape.vocabulary, shape.maxLength);
+      const queries = randomCorpus(rng, 20, shape.vocabulary, shape.maxLength);
+      const index = new NearDuplicateIndex<number>({ minThreshold: 0.5 });
+      // Live additions in add order, as brute force sees them: [handle, text, ref].
+      let live: [number, string, number][] = [];
+      for (let step = 0; step < 900; step++) {
+        if (live.length > 0 && rng.int(5) < 2) {
+          const [handle] = live.splice(rng.int(live.length), 1)[0]!;
+          assert.equal(index.remove(handle), true);
+          assert.equal(index.remove(handle), false);
+        } else {
+          // Re-adding removed and present texts alike: identical sequences must share an item correctly.
+          const text = rng.pick(pool);
+          live.push([index.add(text, step), text, step]);
+        }
+        assert.equal(index.size, live.length);
+        if (step % 30 === 0) {
+          const texts = live.map(([, text]) => text);
+          for (const query of [rng.pick(queries), rng.pick(pool), ...(texts.length > 0 ? [rng.pick(texts)] : [])]) {
+            const scores = referenceScores(texts, query);
+            const asRefs = (found: { ref: number; score: number } | null) => found && { ref: live[found.ref]![2], score: found.score };
+            for (const threshold of [0, 0.5, 0.7, 0.9]) {
+              assert.deepEqual(index.nearestAbove(query, threshold), asRefs(bestAbove(scores, threshold)), `step ${step}, t=${threshold}, q=${query}`);
+            }
+            assert.deepEqual(index.nearest(query), asRefs(bestAbove(scores, -1)));
+          }
+        }
+      }
+      live = [];
+    }
+  });
+
+  it('gives ties to the earliest live addition after the earliest is removed', () => {
+    const index = new NearDuplicateIndex<string>();
+    const first = index.add('one two three four five', 'first');
+    index.add('one two three four six', 'other');
+    index.add('one two three four five', 'same tokens, added later');
+    // Both stored sequences score 0.8 against the query; 'first' was added before 'other'.
+    assert.deepEqual(index.nearestAbove('one two three four seven', 0.7), { ref: 'first', score: 0.8000000000000002 });
+    index.remove(first);
+    // The sequence's earliest addition is now the third one, added after 'other', which wins the tie.
+    assert.deepEqual(index.nearestAbove('one two three four seven', 0.7), { ref: 'other', score: 0.8000000000000002 });
+    assert.deepEqual(index.nearestAbove('one two three four five', 0.7), { ref: 'same tokens, added later', score: 1 });
+    assert.throws(() => index.remove(3), RangeError);
+    assert.throws(() => index.remove(-1), RangeError);
+    assert.throws(() => index.remove(0.5), RangeError);
+  });
+
+  it('stays exact through compaction and reorders under heavy churn', () => {
+    const rng = createRng(22);
+    const pool = randomCorpus(rng, 3000, 60, 24);
+    const queries = randomCorpus(rng, 10, 60, 24);
+    const index = new NearDuplicateIndex<number>({ minThreshold: 0.5 });
+    const live = new Map<number, [string, number]>();
+    const check = (label: string) => {
+      const entries = [...live.entries()].sort((a, b) => a[0] - b[0]);
+      const texts = entries.map(([, [text]]) => text);
+      for (const query of [...queries.slice(0, 3), rng.pick(pool)]) {
+        const scores = texts.map((text) => rougeL(query, text));
+        for (const threshold of [0.5, 0.7]) {
+          const best = bestAbove(scores, threshold);
+          assert.deepEqual(index.nearestAbove(query, threshold), best && { ref: entries[best.ref]![1][1], score: best.score }, label);
+        }
+      }
+    };
+    // Grow past the first reorder, remove most (dead items then outnumber live ones: compaction), grow again.
+    pool.forEach((text, i) => live.set(index.add(text, i), [text, i]));
+    check('after 3000 adds');
+    for (const handle of [...live.keys()]) {
+      if (rng.int(10) < 8) {
+        index.remove(handle);
+        live.delete(handle);
+      }
+    }
+    check('after removing 80%');
+    pool.slice(0, 1500).forEach((text, i) => live.set(index.add(text.toUpperCase(), -i), [text, -i]));
+    check('after re-adding');
+    assert.equal(index.size, live.size);
+  });
+
   it('rejects a NaN threshold and a minThreshold outside [0, 1]', () => {
     const index = new NearDuplicateIndex<number>();
     assert.throws(() => index.nearestAbove('x', Number.NaN), RangeError);
