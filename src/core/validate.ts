@@ -77,7 +77,7 @@ function diagnostic(code: DiagnosticCode, range: Range, message: string, related
   return result;
 }
 
-function hasAnswer(item: SeedRecord): boolean {
+export function hasAnswer(item: SeedRecord): boolean {
   return seedAnswer(item.value) !== null;
 }
 
@@ -94,8 +94,29 @@ function answeredCount(items: readonly SeedRecord[]): number {
   return items.reduce((count, item) => count + (hasAnswer(item) ? 1 : 0), 0);
 }
 
-function declared(answered: number, total: number): boolean {
+/** Whether a file with `answered` of `total` items answered declares answers (see declaresAnswers). */
+export function declared(answered: number, total: number): boolean {
   return answered > 0 && answered >= DECLARED_ANSWER_SHARE * total;
+}
+
+/** The error on an item without "answer" in a file that declares answers. */
+export function missingAnswerDiagnostic(item: SeedRecord, answered: number, total: number): Diagnostic {
+  return diagnostic('missing-answer', item.range, `missing "answer": ${answered} of ${total} items in this file have one`);
+}
+
+export interface ItemCheck {
+  /** Field names, answer against solution, rule filters: what depends on the item alone. */
+  diagnostics: Diagnostic[];
+  /** The instruction with whitespace collapsed (null without one), from the rule filters' pass. */
+  normalized: string | null;
+}
+
+/** The checks of one item that depend on nothing else, so an editor can cache them per item. */
+export function checkSeedItem(item: SeedRecord): ItemCheck {
+  const diagnostics: Diagnostic[] = [];
+  checkFieldNames(item, diagnostics);
+  checkAnswer(item, diagnostics);
+  return { diagnostics, normalized: checkRules(item, diagnostics) };
 }
 
 /**
@@ -112,13 +133,10 @@ export function validateSeeds(files: readonly SeedFileInput[], options: Validate
     const answered = answeredCount(file.items);
     const answersDeclared = declared(answered, file.items.length);
     const normalized = file.items.map((item) => {
-      checkFieldNames(item, diagnostics);
-      if (answersDeclared && !hasAnswer(item)) {
-        const message = `missing "answer": ${answered} of ${file.items.length} items in this file have one`;
-        diagnostics.push(diagnostic('missing-answer', item.range, message));
-      }
-      checkAnswer(item, diagnostics);
-      return checkRules(item, diagnostics);
+      if (answersDeclared && !hasAnswer(item)) diagnostics.push(missingAnswerDiagnostic(item, answered, file.items.length));
+      const checked = checkSeedItem(item);
+      diagnostics.push(...checked.diagnostics);
+      return checked.normalized;
     });
     return { diagnostics, normalized };
   });
@@ -132,7 +150,7 @@ interface FileResult {
   normalized: (string | null)[];
 }
 
-function byPosition(a: Diagnostic, b: Diagnostic): number {
+export function byPosition(a: Diagnostic, b: Diagnostic): number {
   return a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character;
 }
 
@@ -235,7 +253,7 @@ interface ItemRef {
 }
 
 /** Where the instruction text is; messages name its line (the item's own line in JSONL). */
-function instructionRange(item: SeedRecord): Range {
+export function instructionRange(item: SeedRecord): Range {
   return item.instructionField === null ? item.range : item.rangeOf(item.instructionField);
 }
 
@@ -246,15 +264,46 @@ function formatScore(score: number, threshold: number): string {
   return score.toFixed(digits);
 }
 
+/** The other item of a duplicate pair: its instruction range and, when in another file, that file. */
+export interface OtherItem {
+  range: Range;
+  /** Where related information points (a path or URI); absent for the diagnostic's own file. */
+  file?: string;
+  /** How messages name that file (default: `file`). */
+  fileName?: string;
+}
+
+function otherItemWords(other: OtherItem): string {
+  return `line ${other.range.start.line + 1}${other.file === undefined ? '' : ` of ${other.fileName ?? other.file}`}`;
+}
+
+function relatedTo(other: OtherItem, message: string): RelatedInformation[] {
+  const related: RelatedInformation = { range: other.range, message };
+  if (other.file !== undefined) related.file = other.file;
+  return [related];
+}
+
+/** `duplicate` on the instruction at `range`, naming the first occurrence. */
+export function duplicateDiagnostic(range: Range, original: OtherItem): Diagnostic {
+  return diagnostic('duplicate', range, `duplicate of ${otherItemWords(original)}`, relatedTo(original, 'first occurrence'));
+}
+
+/** `near-duplicate` on the instruction at `range`, naming the similar earlier item and the score. */
+export function nearDuplicateDiagnostic(range: Range, other: OtherItem, score: number, threshold: number): Diagnostic {
+  const shown = formatScore(score, threshold);
+  return diagnostic('near-duplicate', range, `near duplicate of ${otherItemWords(other)} (ROUGE-L ${shown})`, relatedTo(other, `similar instruction (ROUGE-L ${shown})`));
+}
+
+/** Items with equal keys are exact duplicates: the whitespace-normalised instruction, lowercased. */
+export function duplicateKey(normalizedInstruction: string): string {
+  return normalizedInstruction.toLowerCase();
+}
+
 function findDuplicates(files: readonly SeedFileInput[], results: FileResult[], threshold: number): void {
   const firstByText = new Map<string, ItemRef>();
-  // "line 12", or "line 12 of other.jsonl" when the other item is in another file.
-  const where = (other: ItemRef, fileIndex: number) =>
-    `line ${instructionRange(other.item).start.line + 1}${other.fileIndex === fileIndex ? '' : ` of ${files[other.fileIndex]!.file}`}`;
-  const relatedTo = (other: ItemRef, fileIndex: number, message: string): RelatedInformation[] => {
-    const related: RelatedInformation = { range: instructionRange(other.item), message };
-    if (other.fileIndex !== fileIndex) related.file = files[other.fileIndex]!.file;
-    return [related];
+  const otherItem = (other: ItemRef, fileIndex: number): OtherItem => {
+    const range = instructionRange(other.item);
+    return other.fileIndex === fileIndex ? { range } : { range, file: files[other.fileIndex]!.file };
   };
 
   // Exact duplicates first; the items that are not one are searched for near duplicates among each other,
@@ -267,11 +316,10 @@ function findDuplicates(files: readonly SeedFileInput[], results: FileResult[], 
       const text = normalized[itemIndex];
       if (item.instruction === null || text === null) return;
       const ref: ItemRef = { fileIndex, item };
-      const key = text.toLowerCase();
+      const key = duplicateKey(text);
       const original = firstByText.get(key);
       if (original !== undefined) {
-        const message = `duplicate of ${where(original, fileIndex)}`;
-        diagnostics.push(diagnostic('duplicate', instructionRange(item), message, relatedTo(original, fileIndex, 'first occurrence')));
+        diagnostics.push(duplicateDiagnostic(instructionRange(item), otherItem(original, fileIndex)));
         return;
       }
       firstByText.set(key, ref);
@@ -285,10 +333,7 @@ function findDuplicates(files: readonly SeedFileInput[], results: FileResult[], 
   nearestEarlierAbove(distinctTexts, threshold).forEach((nearest, index) => {
     if (nearest === null) return;
     const { fileIndex, item } = distinct[index]!;
-    const other = distinct[nearest.ref]!;
-    const score = formatScore(nearest.score, threshold);
-    const message = `near duplicate of ${where(other, fileIndex)} (ROUGE-L ${score})`;
-    const related = relatedTo(other, fileIndex, `similar instruction (ROUGE-L ${score})`);
-    results[fileIndex]!.diagnostics.push(diagnostic('near-duplicate', instructionRange(item), message, related));
+    const diagnostic = nearDuplicateDiagnostic(instructionRange(item), otherItem(distinct[nearest.ref]!, fileIndex), nearest.score, threshold);
+    results[fileIndex]!.diagnostics.push(diagnostic);
   });
 }
