@@ -294,7 +294,8 @@ const enum JsonError {
   InvalidCharacter = 16,
 }
 
-const PARSE_OPTIONS = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
+/** jsonc-parser options for strict JSON. */
+export const JSON_PARSE_OPTIONS = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
 
 interface LocatedSyntaxError {
   offset: number;
@@ -413,7 +414,7 @@ class LineValue extends LocatedValue {
   }
 
   protected computeFields(): ReadonlyMap<string, FieldRange> {
-    return propertyRanges(parseTree(this.text, undefined, PARSE_OPTIONS), (offset, length) => lineRange(this.line, offset, offset + length));
+    return propertyRanges(parseTree(this.text, undefined, JSON_PARSE_OPTIONS), (offset, length) => lineRange(this.line, offset, offset + length));
   }
 }
 
@@ -440,7 +441,7 @@ export function parseSeedLine(text: string, line: number): SeedLineResult {
 
 function lineSyntaxProblem(text: string, line: number, parseError: Error): SeedProblem {
   const errors: ParseError[] = [];
-  parseTree(text, errors, PARSE_OPTIONS);
+  parseTree(text, errors, JSON_PARSE_OPTIONS);
   const first = errors[0];
   if (first === undefined) {
     // jsonc-parser accepted what JSON.parse refused: fall back to the engine's own words.
@@ -531,6 +532,23 @@ class NodeValue extends LocatedValue {
   }
 }
 
+/**
+ * The `json-syntax` problems of a whole JSON document from jsonc-parser's errors (strict JSON options:
+ * JSON_PARSE_OPTIONS), at most one per line: later errors on a line are usually consequences of the first.
+ */
+export function jsonSyntaxProblems(text: string, errors: readonly ParseError[], rangeAt: (offset: number, length: number) => Range): SeedProblem[] {
+  const problems: SeedProblem[] = [];
+  const linesWithError = new Set<number>();
+  for (const error of errors) {
+    const described = describeSyntaxError(text, error, 'file');
+    const range = rangeAt(described.offset, described.length);
+    if (linesWithError.has(range.start.line)) continue;
+    linesWithError.add(range.start.line);
+    problems.push({ range, severity: 'error', code: 'json-syntax', message: described.message });
+  }
+  return problems;
+}
+
 /** Parses a whole `.json` seed file. An element holding a syntax error is skipped (the error covers it). */
 export function parseSeedJson(text: string): ParsedSeedFile {
   const bomLength = text.startsWith('\uFEFF') ? 1 : 0;
@@ -540,16 +558,8 @@ export function parseSeedJson(text: string): ParsedSeedFile {
   const parsed: ParsedSeedFile = { items: [], problems: [] };
 
   const errors: ParseError[] = [];
-  const root = parseTree(body, errors, PARSE_OPTIONS);
-  const linesWithError = new Set<number>();
-  for (const error of errors) {
-    const described = describeSyntaxError(body, error, 'file');
-    const range = rangeAt(described.offset, described.length);
-    // Later errors on a line are usually consequences of the first.
-    if (linesWithError.has(range.start.line)) continue;
-    linesWithError.add(range.start.line);
-    parsed.problems.push({ range, severity: 'error', code: 'json-syntax', message: described.message });
-  }
+  const root = parseTree(body, errors, JSON_PARSE_OPTIONS);
+  parsed.problems.push(...jsonSyntaxProblems(body, errors, rangeAt));
 
   const array = itemArray(root);
   if (array === undefined) {
