@@ -1,0 +1,136 @@
+// Every seed file the server knows — open in the client or read from the workspace folders — with their
+// shared duplicate state. Edits flow in as entry changes; diagnostics and summaries are assembled from the
+// per-entry caches, so nothing is recomputed for lines an edit did not touch.
+import { declared, DEFAULT_NEAR_DUPLICATE_THRESHOLD, DIAGNOSTIC_CODES, missingAnswerDiagnostic, type Diagnostic, type DiagnosticCode } from '../src/core/validate';
+import type { SeedFileSummary } from '../src/protocol/seedServer';
+import { DuplicateTracker } from './duplicates';
+import { SeedDocument, shiftDiagnostic, shiftRange, type EntryChanges } from './seedDocument';
+
+/** Above this many changed entries, rebuilding with the batch join is cheaper than updating entry by entry. */
+const REBUILD_ABOVE = 2000;
+
+export class SeedWorkspace {
+  readonly documents = new Map<string, SeedDocument>();
+  tracker: DuplicateTracker;
+
+  constructor(threshold = DEFAULT_NEAR_DUPLICATE_THRESHOLD) {
+    this.tracker = new DuplicateTracker(threshold);
+  }
+
+  get threshold(): number {
+    return this.tracker.threshold;
+  }
+
+  /** Starts over with another threshold (the whole near-duplicate state depends on it). */
+  setThreshold(threshold: number): void {
+    this.tracker = new DuplicateTracker(threshold);
+    this.rebuild();
+  }
+
+  rebuild(): void {
+    this.tracker.rebuild(this.allEntries());
+  }
+
+  private *allEntries() {
+    for (const doc of this.documents.values()) yield* doc.entries;
+  }
+
+  /**
+   * Adds documents (or replaces those with the same URI) in one batch; returns every document whose
+   * diagnostics may have changed.
+   */
+  addDocuments(docs: readonly SeedDocument[]): Set<SeedDocument> {
+    const removed = [];
+    const added = [];
+    for (const doc of docs) {
+      const previous = this.documents.get(doc.uri);
+      if (previous !== undefined) removed.push(...previous.entries);
+      this.documents.set(doc.uri, doc);
+      added.push(...doc.entries);
+    }
+    return this.applyEntryChanges(docs, { removed, added, moved: true });
+  }
+
+  removeDocument(uri: string): Set<SeedDocument> {
+    const doc = this.documents.get(uri);
+    if (doc === undefined) return new Set();
+    this.documents.delete(uri);
+    const affected = this.applyEntryChanges([], { removed: doc.entries, added: [], moved: true });
+    affected.delete(doc);
+    return affected;
+  }
+
+  /** Applies changes made to `docs`' entries; returns the documents to re-publish. */
+  applyEntryChanges(docs: readonly SeedDocument[], changes: EntryChanges): Set<SeedDocument> {
+    let affected: Set<SeedDocument>;
+    if (changes.removed.length + changes.added.length > REBUILD_ABOVE) {
+      this.rebuild();
+      affected = new Set(this.documents.values());
+    } else {
+      // Lines that move change the line numbers that findings in other files name.
+      const naming = changes.moved ? docs.flatMap((doc) => [...this.tracker.documentsNaming(doc)]) : [];
+      affected = this.tracker.update(changes.removed, changes.added);
+      naming.forEach((doc) => affected.add(doc));
+    }
+    docs.forEach((doc) => affected.add(doc));
+    for (const doc of affected) if (this.documents.get(doc.uri) !== doc) affected.delete(doc);
+    return affected;
+  }
+
+  /** A document's diagnostics, sorted by position. */
+  diagnostics(doc: SeedDocument): Diagnostic[] {
+    const diagnostics: Diagnostic[] = [...doc.documentProblems];
+    let answered = 0;
+    let items = 0;
+    for (const entry of doc.entries) {
+      if (entry.item === null) continue;
+      items++;
+      if (entry.answered) answered++;
+    }
+    const answersDeclared = declared(answered, items);
+    for (const entry of doc.entries) {
+      const shift = entry.shift;
+      for (const local of entry.local) diagnostics.push(shiftDiagnostic(local, shift));
+      if (entry.item === null) continue;
+      if (answersDeclared && !entry.answered) {
+        const missing = missingAnswerDiagnostic(entry.item, answered, items);
+        diagnostics.push({ ...missing, range: shiftRange(missing.range, shift) });
+      }
+      const duplicate = this.tracker.diagnosticFor(entry);
+      if (duplicate !== null) diagnostics.push(duplicate);
+    }
+    return diagnostics.sort(byPositionThenCode);
+  }
+
+  summary(doc: SeedDocument, open: boolean): SeedFileSummary {
+    const bySeverity = { error: 0, warning: 0, information: 0, hint: 0 };
+    const byCode: Partial<Record<DiagnosticCode, number>> = {};
+    for (const diagnostic of this.diagnostics(doc)) {
+      bySeverity[diagnostic.severity]++;
+      byCode[diagnostic.code] = (byCode[diagnostic.code] ?? 0) + 1;
+    }
+    const items = doc.entries.filter((entry) => entry.item !== null);
+    return {
+      uri: doc.uri,
+      open,
+      lines: doc.lineCount,
+      items: items.length,
+      answered: items.filter((entry) => entry.answered).length,
+      bySeverity,
+      byCode,
+      duplicates: byCode.duplicate ?? 0,
+      nearDuplicates: byCode['near-duplicate'] ?? 0,
+    };
+  }
+}
+
+/** Position, then code: a total order, so the same findings always come out in the same order. */
+export function byPositionThenCode(a: Diagnostic, b: Diagnostic): number {
+  return (
+    a.range.start.line - b.range.start.line ||
+    a.range.start.character - b.range.start.character ||
+    (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)
+  );
+}
+
+export const KNOWN_DIAGNOSTIC_CODES = Object.keys(DIAGNOSTIC_CODES);
