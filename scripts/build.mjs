@@ -15,6 +15,9 @@ const common = {
   sourcemap: !production,
   minify: production,
   logLevel: 'info',
+  // Transformers.js and onnxruntime-node load native binaries and WebAssembly from their own folders: they stay
+  // in node_modules, and the ONNX backend imports them on first use.
+  external: ['@huggingface/transformers', 'onnxruntime-node'],
 };
 
 // The Compute Engine is ~5 MB of JavaScript that only symbolic answer comparison needs: it gets a bundle of
@@ -29,8 +32,10 @@ const computeEngineOnDemand = {
 const bundles = [
   { ...common, entryPoints: { 'compute-engine': '@cortex-js/compute-engine' }, outdir: 'dist' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [computeEngineOnDemand] },
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [computeEngineOnDemand] },
+  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...common.external], plugins: [computeEngineOnDemand] },
   { ...common, entryPoints: ['language-server/server.ts'], outfile: 'dist/server.js', plugins: [computeEngineOnDemand] },
+  // The dashboard webview: a browser page; uPlot's CSS is bundled into dashboard.css beside dashboard.js.
+  { ...common, platform: 'browser', target: 'chrome120', format: 'iife', mainFields: ['browser', 'module', 'main'], entryPoints: { dashboard: 'webview/src/main.ts' }, outdir: 'dist/webview' },
 ];
 
 async function writeConfigSchema() {
