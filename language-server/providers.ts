@@ -93,10 +93,12 @@ export function seedCompletions(doc: SeedDocument, position: Position): Completi
   if (!location.isAtPropertyKey) return [];
   const depth = doc.format === 'jsonl' ? 1 : location.path[0] === 'items' || location.path[0] === 'data' ? 3 : 2;
   if (location.path.length !== depth) return [];
-  const object = objectAround(parseTree(text, [], JSON_PARSE_OPTIONS), offset);
+  const tree = parseTree(text, [], JSON_PARSE_OPTIONS);
+  const object = objectAround(tree, offset);
   const present = new Set((object?.children ?? []).map((property) => property.children?.[0]?.value as string));
   // Replace the key being typed (quotes included) when there is one; else insert a quoted key and a colon.
-  const key = location.previousNode?.type === 'string' && location.previousNode.offset <= offset && offset <= location.previousNode.offset + location.previousNode.length ? location.previousNode : undefined;
+  const at = tree === undefined ? undefined : findNodeAtOffset(tree, offset, true);
+  const key = at?.type === 'string' && at.parent?.type === 'property' && at.parent.children?.[0] === at ? at : undefined;
   if (key !== undefined) present.delete(key.value as string);
   const toPosition = (at: number): Position => (doc.format === 'jsonl' ? { line, character: at } : doc.positionAt(at));
   const hasInstruction = INSTRUCTION_FIELDS.some((field) => present.has(field));

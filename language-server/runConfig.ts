@@ -35,9 +35,7 @@ export function validateRunConfig(text: string, positionAt: (offset: number) => 
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, JSON_PARSE_OPTIONS);
   if (errors.length > 0 || root === undefined) {
-    const problems = jsonSyntaxProblems(text, errors, rangeAt);
-    if (problems.length === 0) return [{ range: rangeAt(0, text.length), code: 'json-syntax', message: 'the run config is empty: expected a JSON object' }];
-    return problems.map(({ range, message }) => ({ range, code: 'json-syntax', message }));
+    return jsonSyntaxProblems(text, errors, rangeAt).map(({ range, message }) => ({ range, code: 'json-syntax', message }));
   }
   const result = parseRunConfig(getNodeValue(root), 'config');
   if (result.ok) return [];

@@ -1,0 +1,169 @@
+// The language server's document model and providers, in process: incremental results must equal a
+// from-scratch validateSeeds after every edit, and the providers must produce the expected edits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { wrapFinalAnswer } from '../../language-server/codeActions';
+import { seedCompletions, seedSymbols } from '../../language-server/providers';
+import { validateRunConfig } from '../../language-server/runConfig';
+import { SeedDocument } from '../../language-server/seedDocument';
+import { SeedWorkspace } from '../../language-server/workspace';
+import { createRng, type Rng } from '../../src/core/random';
+import { parseSeedText, seedFormatForPath } from '../../src/core/seeds';
+import { validateSeeds, type Diagnostic } from '../../src/core/validate';
+
+const NAMES = ['Ava', 'Ben', 'Chloe', 'Dev', 'Emma'];
+const THINGS = ['apples', 'marbles', 'books', 'coins'];
+
+/** Lines with many exact and near duplicates, some broken, some with answers and solutions. */
+function randomLine(rng: Rng): string {
+  const roll = rng.next();
+  if (roll < 0.05) return '';
+  if (roll < 0.1) return `{"problem": "What is ${rng.int(9)} plus`;
+  if (roll < 0.13) return `{"problm": "How many ${rng.pick(THINGS)} are left over at the end?", "answer": ${rng.int(5)}}`;
+  if (roll < 0.16) return `[${rng.int(3)}]`;
+  const problem = `${rng.pick(NAMES)} has ${rng.int(4)} ${rng.pick(THINGS)} and buys ${rng.int(4)} more${rng.next() < 0.3 ? '  today' : ''}. How many ${rng.pick(THINGS)} now?`;
+  const item: Record<string, unknown> = { problem: rng.next() < 0.1 ? problem.toUpperCase() : problem };
+  if (rng.next() < 0.6) item.answer = rng.int(8);
+  if (rng.next() < 0.4) item.solution = rng.next() < 0.5 ? `So the total is $\\boxed{${rng.int(8)}}$.` : `Adding gives ${rng.int(8)}.`;
+  return JSON.stringify(item);
+}
+
+function sortKey(diagnostic: Diagnostic): string {
+  const { start, end } = diagnostic.range;
+  return [start.line, start.character, end.line, end.character, diagnostic.code, diagnostic.message, JSON.stringify(diagnostic.related ?? [])].join('|');
+}
+
+function normalised(diagnostics: readonly Diagnostic[]): string[] {
+  return diagnostics.map(sortKey).sort();
+}
+
+/** validateSeeds over the documents in URI order: what the server must agree with. */
+function expected(docs: readonly SeedDocument[]): Map<string, string[]> {
+  const ordered = [...docs].sort((a, b) => (a.uri < b.uri ? -1 : 1));
+  const results = validateSeeds(ordered.map((doc) => ({ file: doc.uri, ...parseSeedText(doc.text, seedFormatForPath(doc.uri)) })));
+  return new Map(ordered.map((doc, k) => [doc.uri, normalised(results[k]!)]));
+}
+
+function assertAgrees(workspace: SeedWorkspace, docs: readonly SeedDocument[], context: string): void {
+  const want = expected(docs);
+  for (const doc of docs) assert.deepEqual(normalised(workspace.diagnostics(doc)), want.get(doc.uri), `${context}: ${doc.uri}`);
+}
+
+/** A random edit of `doc` as an LSP content change: replace a range of lines (or part of one) with new lines. */
+function randomChange(rng: Rng, doc: SeedDocument) {
+  const lines = doc.lineCount;
+  const first = rng.int(lines);
+  const last = Math.min(lines - 1, first + rng.int(3));
+  const roll = rng.next();
+  const newLines = Array.from({ length: rng.int(3) }, () => randomLine(rng));
+  if (roll < 0.2) {
+    // A keystroke inside one line.
+    const text = doc.entries[first]!.text;
+    const at = rng.int(text.length + 1);
+    return { range: { start: { line: first, character: at }, end: { line: first, character: Math.min(text.length, at + rng.int(3)) } }, text: rng.pick(['x', '"', '}', ' ', '']) };
+  }
+  if (roll < 0.4) return { range: { start: { line: first, character: 0 }, end: { line: first, character: 0 } }, text: newLines.map((line) => `${line}\n`).join('') };
+  const endCharacter = doc.entries[last]!.text.length;
+  return { range: { start: { line: first, character: 0 }, end: { line: last, character: endCharacter } }, text: newLines.join('\n') };
+}
+
+test('incremental diagnostics equal a from-scratch validation after every random edit, across two files', () => {
+  const rng = createRng(4242);
+  const workspace = new SeedWorkspace();
+  const docs = ['file:///w/a.seed.jsonl', 'file:///w/b.seed.jsonl'].map(
+    (uri) => new SeedDocument(uri, 'jsonl', uri, Array.from({ length: 40 }, () => randomLine(rng)).join('\n'), 1),
+  );
+  workspace.addDocuments(docs);
+  workspace.tracker.fillIndex();
+  assertAgrees(workspace, docs, 'after open');
+  for (let step = 0; step < 300; step++) {
+    const doc = rng.pick(docs);
+    const changes = Array.from({ length: 1 + rng.int(2) }, () => randomChange(rng, doc));
+    // Changes apply one after another, each against the text the previous one left.
+    const applied = changes.map((change) => doc.applyChanges([change], step + 2));
+    for (const change of applied) workspace.applyEntryChanges([doc], change);
+    assertAgrees(workspace, docs, `after edit ${step} (${JSON.stringify(changes)})`);
+  }
+});
+
+test('a full-text replacement reuses unchanged lines and a .json file is re-parsed whole', () => {
+  const workspace = new SeedWorkspace();
+  const jsonl = new SeedDocument('file:///w/a.seed.jsonl', 'jsonl', 'file:///w/a.seed.jsonl', '{"problem": "What is two plus two apples?"}\n{"problem": "What is two plus two apples?"}', 1);
+  const json = new SeedDocument('file:///w/b.seed.json', 'json', 'file:///w/b.seed.json', '[{"problem": "What is two plus two apples?"}]', 1);
+  workspace.addDocuments([jsonl, json]);
+  const kept = jsonl.entries[0];
+  const changes = jsonl.replaceText('{"problem": "What is two plus two apples?"}\n{"problem": "Something else entirely, with more words"}', 2);
+  assert.equal(changes.removed.length, 1);
+  assert.equal(jsonl.entries[0], kept);
+  workspace.applyEntryChanges([jsonl], changes);
+  workspace.applyEntryChanges([json], json.applyChanges([{ text: '[{"problem": "Something else entirely, with more words"}, {"problem": 3}]' }], 2));
+  assertAgrees(workspace, [jsonl, json], 'after replacement');
+  assert.deepEqual(
+    workspace.diagnostics(json).map((diagnostic) => diagnostic.code),
+    ['duplicate', 'wrong-type'],
+  );
+});
+
+test('removing a file takes its items out of the duplicate state of the others', () => {
+  const workspace = new SeedWorkspace();
+  const line = '{"problem": "How many apples does Ava have after she buys three more?"}';
+  const a = new SeedDocument('file:///w/a.seed.jsonl', 'jsonl', 'a', line, 1);
+  const b = new SeedDocument('file:///w/b.seed.jsonl', 'jsonl', 'b', line, 1);
+  workspace.addDocuments([a, b]);
+  assert.deepEqual(workspace.diagnostics(b).map((diagnostic) => diagnostic.message), ['duplicate of line 1 of a']);
+  const affected = workspace.removeDocument(a.uri);
+  assert.ok(affected.has(b));
+  assert.deepEqual(workspace.diagnostics(b), []);
+});
+
+test('wrapFinalAnswer wraps the last standalone occurrence of the answer, in math mode or not', () => {
+  assert.equal(wrapFinalAnswer('Adding 12 and 30 gives 42.', '42'), 'Adding 12 and 30 gives $\\boxed{42}$.');
+  assert.equal(wrapFinalAnswer('So $x = 42$ here.', '42'), 'So $x = \\boxed{42}$ here.');
+  // 142 holds 42 but is another number; the standalone 42 comes earlier.
+  assert.equal(wrapFinalAnswer('First 42, then 142', '42'), 'First $\\boxed{42}$, then 142');
+  assert.equal(wrapFinalAnswer('Already $\\boxed{42}$.', '42'), null);
+  assert.equal(wrapFinalAnswer('No number here', '7'), null);
+  // Without an answer field, the answer extracted from the solution is wrapped.
+  assert.equal(wrapFinalAnswer('The answer is 9.', null), 'The answer is $\\boxed{9}$.');
+});
+
+test('field-name completion offers the known fields an item lacks, at key positions only', () => {
+  const doc = new SeedDocument('file:///w/a.seed.jsonl', 'jsonl', 'a', '{"problem": "x", ""}\n{"problem": "y"}', 1);
+  const labels = seedCompletions(doc, { line: 0, character: 18 }).map((item) => item.label);
+  assert.deepEqual(labels, ['answer', 'solution', 'id']);
+  const edit = seedCompletions(doc, { line: 0, character: 18 })[0]!.textEdit as { range: unknown; newText: string };
+  assert.deepEqual(edit, { range: { start: { line: 0, character: 17 }, end: { line: 0, character: 19 } }, newText: '"answer"' });
+  assert.deepEqual(seedCompletions(doc, { line: 0, character: 14 }), [], 'inside a value');
+  const json = new SeedDocument('file:///w/b.seed.json', 'json', 'b', '{"items": [\n  {"answer": 1, }\n]}', 1);
+  assert.deepEqual(seedCompletions(json, { line: 1, character: 16 }).map((item) => item.label), ['problem', 'question', 'instruction', 'solution', 'id']);
+});
+
+test('document symbols: one per item, named by id or first words, at the current line', () => {
+  const doc = new SeedDocument('file:///w/a.seed.jsonl', 'jsonl', 'a', '{"id": 7, "problem": "One two three four five six seven eight nine"}\n\n{"problem": "Short  one"}', 1);
+  doc.applyChanges([{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '\n' }], 2);
+  const symbols = seedSymbols(doc);
+  assert.deepEqual(symbols.map((symbol) => [symbol.name, symbol.range.start.line]), [
+    ['7: One two three four five six seven eight …', 1],
+    ['Short one', 3],
+  ]);
+});
+
+test('run configs: unknown keys with a suggestion, invalid values and syntax errors on their exact text', () => {
+  const check = (text: string) => {
+    const doc = TextDocument.create('file:///w/serl.config.json', 'json', 1, text);
+    return validateRunConfig(text, (offset) => doc.positionAt(offset));
+  };
+  const text = '{\n  "model": {"kind": "tiny"},\n  "optimizr": {},\n  "filters": {"reward_difficulty_bounds": [0.9, 0.1]}\n}';
+  const findings = check(text);
+  const unknown = findings.find((finding) => finding.code === 'config-unknown-key')!;
+  assert.match(unknown.message, /^optimizr: unknown key \(did you mean 'optimizer'\?\)/);
+  assert.deepEqual(unknown.range, { start: { line: 2, character: 2 }, end: { line: 2, character: 12 } });
+  const invalid = findings.find((finding) => finding.code === 'config-invalid')!;
+  assert.match(invalid.message, /^filters\.reward_difficulty_bounds: low bound 0\.9 is above high bound 0\.1/);
+  assert.equal(invalid.range.start.line, 3);
+  assert.deepEqual(check('{"model": {"kind": "tiny"}, "seed": -1}').map((finding) => [finding.code, finding.range.start.character]), [['config-invalid', 36]]);
+  const syntax = check('{"model": {"kind": "tiny"},}');
+  assert.deepEqual(syntax.map((finding) => [finding.code, finding.range.start.character]), [['json-syntax', 26]]);
+  assert.deepEqual(check('').map((finding) => [finding.code, finding.message]), [['json-syntax', 'unexpected end of file: the JSON value is incomplete']]);
+});
