@@ -6,6 +6,7 @@ import { voteCommand } from './commands/vote';
 import { rougeCommand } from './commands/rouge';
 import { dedupeCommand } from './commands/dedupe';
 import { trainCommand } from './commands/train';
+import { curateCommand } from './commands/curate';
 import { runsCommand } from './commands/runs';
 import { exportCommand } from './commands/export';
 import { demoCommand } from './commands/demo';
@@ -17,6 +18,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   rouge: { run: rougeCommand, summary: 'stdin {"a","b"} lines → {"f"}: ROUGE-L F1 (rouge_score semantics)' },
   dedupe: { run: dedupeCommand, summary: 'dedupe --against FILE: stdin seed items → {"keep","nearest"} (SeRL similarity filter)' },
   train: { run: trainCommand, summary: 'train --config FILE | --resume RUN: run SeRL training (worker in Python/PyTorch)' },
+  curate: { run: curateCommand, summary: 'curate --config FILE | --resume RUN: curation only (no training) with the worker, ONNX or an OpenAI server' },
   runs: { run: runsCommand, summary: 'list the training runs of the workspace with their status' },
   demo: { run: demoCommand, summary: 'demo [--out DIR]: base → SeRL (no labels) on the arithmetic world, on CPU, with a report' },
   export: { run: exportCommand, summary: 'export --run RUN --format jsonl|openrlhf|trl: the curated instructions with answers' },

@@ -61,6 +61,58 @@ const ModelSchema = z
   .default({ kind: 'hf', path: 'meta-llama/Llama-3.2-3B-Instruct', dtype: 'auto' })
   .describe('The policy model (the reference model for the KL penalty is its initial copy).');
 
+const BackendSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('worker').describe('The Python PyTorch worker with `model` (the only backend that trains).'),
+    }),
+    z.strictObject({
+      kind: z.literal('onnx').describe('ONNX Runtime in the controller process (no Python): curation and the playground.'),
+      path: z
+        .string()
+        .min(1)
+        .describe('Model folder (config.json, tokenizer files, onnx/*.onnx, as export_onnx writes it), relative to this file.'),
+      device: z.enum(['cpu', 'cuda']).default('cpu').describe("Execution provider. 'cuda' needs the CUDA libraries."),
+      allow_cpu_fallback: z
+        .boolean()
+        .default(false)
+        .describe("With device 'cuda': run on the CPU (with a warning) when CUDA is unavailable, instead of failing."),
+    }),
+    z.strictObject({
+      kind: z.literal('openai').describe('An OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama): curation and the playground.'),
+      base_url: z
+        .url({ protocol: /^https?$/ })
+        .refine((url) => !/^https?:\/\/[^/]*@/.test(url), 'must not hold credentials: give the key in the environment (api_key_env)')
+        .optional()
+        .describe('Server URL up to and including /v1, e.g. http://127.0.0.1:8000/v1. Absent: $OPENAI_BASE_URL.'),
+      model: z.string().min(1).describe('Model name the server serves (its --served-model-name).'),
+      api: z
+        .enum(['completions', 'chat'])
+        .default('completions')
+        .describe(
+          "'completions': plain prompts to /v1/completions; 'chat': every prompt through the model's chat template " +
+            '(/v1/chat/completions), self-instruction prompts as system + user messages.',
+        ),
+      api_key_env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .default('OPENAI_API_KEY')
+        .describe('Environment variable holding the API key (the key itself never goes into a config or run file).'),
+      concurrency: positiveInt().default(8).describe('HTTP requests in flight at once.'),
+      timeout_s: z.number().positive().default(600).describe('Per-request timeout in seconds (a timed-out request fails, unretried).'),
+      max_retries: z
+        .number()
+        .int()
+        .min(0)
+        .default(4)
+        .describe('Retries on 429, 5xx and dropped connections, with exponential backoff and jitter (Retry-After honoured).'),
+    }),
+  ])
+  .default({ kind: 'worker' })
+  .describe(
+    "What samples: 'worker' (training and curation), 'onnx' or 'openai' (curation-only runs, serl curate, and the playground).",
+  );
+
 const PromptTemplateSchema = z
   .strictObject({
     system: z
@@ -231,6 +283,7 @@ export const RunConfigSchema = z
       .default('auto')
       .describe("Where the worker runs the model. 'auto': CUDA when available."),
     model: ModelSchema,
+    backend: BackendSchema,
     instructions_num_per_iteration: positiveInt()
       .default(2000)
       .describe('New instructions generated per iteration (SeRL --instructions_num_per_iteration 2000).'),

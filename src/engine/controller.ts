@@ -24,7 +24,7 @@
 // that after kill -9 at most the step in progress is redone (issue 3); checkpoints at multiples of
 // `checkpoint_every` and the latest one are retained, the others deleted once superseded. Decisions live in
 // decisions.jsonl, which only the user side writes, so none can be lost here.
-import { rm, readFile } from 'node:fs/promises';
+import { mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -48,10 +48,12 @@ import {
 } from '../protocol/events';
 import type { Sample, SampleRequest, TrainStepResult } from '../protocol/worker';
 import { WorkerErrorCodes } from '../protocol/worker';
+import type { SamplingBackend } from './backend';
+import { openBackend, startPolicyWorker, workerBackend } from './backends';
 import { CollapseMonitor } from './monitor';
 import { createRun, RunWriter } from './runStore';
 import { learningRate } from './schedule';
-import { WorkerClient, WorkerError } from './worker';
+import { type WorkerClient, WorkerError } from './worker';
 
 /** Self-instruction gives up on filling a batch after this many times the rounds that would suffice. */
 export const SELF_INSTRUCT_ROUNDS_FACTOR = 4;
@@ -92,6 +94,7 @@ export async function loadRunConfigFile(file: string): Promise<RunConfig> {
     ...config,
     seeds: resolve(base, config.seeds),
     model,
+    backend: config.backend.kind === 'onnx' ? { ...config.backend, path: resolve(base, config.backend.path) } : config.backend,
     eval: { ...config.eval, ...(config.eval.dataset === undefined ? {} : { dataset: resolve(base, config.eval.dataset) }) },
   };
 }
@@ -192,6 +195,8 @@ export interface TrainOptions {
   python?: string;
   /** Extra environment of the worker (e.g. SERL_WORKER_THREADS). */
   workerEnv?: NodeJS.ProcessEnv;
+  /** Where a curation run's OpenAI backend reads its API key and OPENAI_BASE_URL. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Aborting stops the run at the next step boundary (the step in progress is abandoned). */
   signal?: AbortSignal;
   listener?: TrainListener;
@@ -205,11 +210,25 @@ export interface TrainOutcome {
   detail?: string;
 }
 
+/**
+ * A training run updates the policy (the worker); a curation-only run stops before the RL update, with any
+ * backend, and writes the same events otherwise (no item-trained, step metrics without loss).
+ */
+export type RunPurpose = 'train' | 'curate';
+
 /** Runs (or resumes) a training run to its end, a stop request or a failure; always releases the worker and the lock. */
-export async function train(options: TrainOptions): Promise<TrainOutcome> {
+export function train(options: TrainOptions): Promise<TrainOutcome> {
+  return runLoop(options, 'train');
+}
+
+/** The SeRL loop for either purpose; a run is resumed only for the purpose it was started with. */
+export async function runLoop(options: TrainOptions, purpose: RunPurpose): Promise<TrainOutcome> {
   let runId: string;
   if ('configFile' in options.start) {
     const config = await loadRunConfigFile(options.start.configFile);
+    if (purpose === 'train' && config.backend.kind !== 'worker') {
+      throw new Error(`${options.start.configFile}: backend.kind: '${config.backend.kind}' cannot train (only the worker can); curate with serl curate, or set backend.kind to 'worker'`);
+    }
     // Fail before creating a run when the seed set is unusable.
     await loadLabelledSet(config.seeds);
     runId = (await createRun(options.workspace, config)).runId;
@@ -227,7 +246,11 @@ export async function train(options: TrainOptions): Promise<TrainOutcome> {
     },
   });
   try {
-    return await new Controller(writer, options, stop.signal).run();
+    const startedAs = writer.pool.sessions.at(-1)?.config.curation_only === true ? 'curate' : 'train';
+    if (writer.pool.sessions.length > 0 && startedAs !== purpose) {
+      throw new Error(`run ${runId} is a ${startedAs === 'curate' ? 'curation-only' : 'training'} run: resume it with serl ${startedAs} --resume ${runId}`);
+    }
+    return await new Controller(writer, options, stop.signal, purpose).run();
   } finally {
     options.signal?.removeEventListener('abort', abort);
     await writer.close();
@@ -272,6 +295,11 @@ class StepTally {
 class Controller {
   private readonly config: RunConfig;
   private readonly listener: TrainListener;
+  /** What samples: the worker in training runs, the configured backend in curation-only runs. */
+  private backend: SamplingBackend | null = null;
+  /** Self-instruction prompts as chat messages (see OpenedBackend.chatPrompts). */
+  private chatPrompts = false;
+  /** The training worker; null in curation-only runs. */
   private worker: WorkerClient | null = null;
   private rng!: Rng;
   private session = 0;
@@ -290,13 +318,14 @@ class Controller {
     private readonly writer: RunWriter,
     private readonly options: TrainOptions,
     private readonly stopSignal: AbortSignal,
+    private readonly purpose: RunPurpose,
   ) {
     this.config = writer.config;
     this.listener = options.listener ?? {};
   }
 
   async run(): Promise<TrainOutcome> {
-    const resume = this.writer.startSession();
+    const resume = this.writer.startSession({ curationOnly: this.purpose === 'curate' });
     this.step = resume?.step ?? 0;
     this.session = resume?.session ?? 0;
     try {
@@ -309,7 +338,7 @@ class Controller {
       return this.finish('completed');
     } catch (error) {
       if (error instanceof StopRequested || this.stopSignal.aborted) {
-        return this.finish('stopped', `stopped by request during step ${this.step + 1}; resume with serl train --resume ${this.writer.paths.runId}`);
+        return this.finish('stopped', `stopped by request during step ${this.step + 1}; resume with serl ${this.purpose} --resume ${this.writer.paths.runId}`);
       }
       const message = describeFailure(error);
       this.writer.emit({
@@ -322,7 +351,7 @@ class Controller {
       return this.finish('failed', message);
     } finally {
       await this.releaseHeld().catch(() => {});
-      await this.worker?.dispose();
+      await this.backend?.close();
     }
   }
 
@@ -356,28 +385,29 @@ class Controller {
       problems: this.writer.problems,
     });
 
-    this.listener.phase?.(this.step + 1, 'starting the worker');
-    this.worker = await WorkerClient.start({
+    const backendOptions = {
       python: this.options.python,
-      env: this.options.workerEnv,
-      onLog: (entry) => this.listener.log?.(entry.level, `worker: ${entry.message}`),
-      onStderr: (line) => this.listener.log?.('debug', `worker stderr: ${line}`),
-    });
-    const model = config.model;
-    await this.worker.initialize({
-      model:
-        model.kind === 'hf'
-          ? { kind: 'hf', path: model.path, dtype: model.dtype, ...(model.lora ? { lora: model.lora } : {}) }
-          : { kind: 'tiny', dtype: model.dtype, ...(model.path === undefined ? {} : { path: model.path }) },
-      device: config.device,
-      seed: config.seed,
-      optimizer: { lr: config.optimizer.lr, betas: config.optimizer.adam_betas, weight_decay: config.optimizer.weight_decay },
-      reference: config.loss.init_kl_coef > 0,
-    });
+      workerEnv: this.options.workerEnv,
+      env: this.options.env,
+      log: (level: 'debug' | 'info' | 'warning' | 'error', message: string) => this.listener.log?.(level, message),
+    };
+    if (this.purpose === 'curate') {
+      this.listener.phase?.(this.step + 1, `starting the ${config.backend.kind} backend`);
+      const opened = await openBackend(config, backendOptions);
+      this.backend = opened.backend;
+      this.chatPrompts = opened.chatPrompts;
+      this.listener.log?.('info', `sampling with ${opened.description}`);
+    } else {
+      this.listener.phase?.(this.step + 1, 'starting the worker');
+      this.worker = await startPolicyWorker(config, { ...backendOptions, training: true });
+      this.backend = workerBackend(this.worker);
+      this.chatPrompts = config.model.kind === 'hf';
+    }
 
     const checkpoint = resume?.checkpoint ?? null;
     if (checkpoint) {
-      await this.worker.load({ dir: join(this.writer.paths.dir, checkpoint.dir) });
+      // A curation run's checkpoint is its RNG state alone: the model never changes.
+      if (this.worker) await this.worker.load({ dir: join(this.writer.paths.dir, checkpoint.dir) });
       if (!checkpoint.rng) throw new Error(`checkpoint of step ${checkpoint.step} has no RNG state: cannot resume exactly`);
       this.rng = restoreRng(checkpoint.rng);
     } else {
@@ -402,13 +432,16 @@ class Controller {
     this.checkStop();
 
     await this.pollDecisions();
+    // A curation-only run ends the step here: kept items wait in the pool (and serve as exemplars).
     const toTrain =
-      this.config.curation.mode === 'review'
-        ? await this.acceptedForTraining(step, tally)
-        : voted.filter((item) => item.scored.difficulty.status === 'kept' && !this.isVetoed(item.itemId)).map((item) => this.rescoreIfRelabelled(item));
+      this.purpose === 'curate'
+        ? []
+        : this.config.curation.mode === 'review'
+          ? await this.acceptedForTraining(step, tally)
+          : voted.filter((item) => item.scored.difficulty.status === 'kept' && !this.isVetoed(item.itemId)).map((item) => this.rescoreIfRelabelled(item));
     this.checkStop();
 
-    this.listener.phase?.(step, 'training');
+    if (this.purpose === 'train') this.listener.phase?.(step, 'training');
     const training = await this.trainOn(step, toTrain);
     await this.releaseHeld();
 
@@ -466,7 +499,7 @@ class Controller {
       );
       const requests: SampleRequest[] = prompts.map((prompt, k) => ({
         id: k,
-        ...(this.config.model.kind === 'hf' ? { messages: prompt.messages } : { prompt: prompt.text }),
+        ...(this.chatPrompts ? { messages: prompt.messages } : { prompt: prompt.text }),
         n: 1,
         temperature: settings.temperature,
         top_p: settings.top_p,
@@ -540,7 +573,7 @@ class Controller {
     if (candidates.length === 0) return [];
     const results = await this.sample(
       candidates.map((candidate, i) => this.rolloutRequest(i, candidate.text)),
-      true,
+      this.purpose === 'train',
       tally,
     );
     const voted: VotedItem[] = [];
@@ -740,7 +773,8 @@ class Controller {
   private async evaluate(step: number): Promise<StepMetrics['eval'] | null> {
     const set = this.evalSet;
     const settings = this.config.eval;
-    if (!set || (step % settings.every !== 0 && step !== this.totalSteps)) return null;
+    // A curation run's model never changes: there is no progress to evaluate.
+    if (!set || !this.worker || (step % settings.every !== 0 && step !== this.totalSteps)) return null;
     this.listener.phase?.(step, `evaluating on ${set.texts.length} problems`);
     const results = await this.worker!.sample({
       requests: set.texts.map((text, id) => ({
@@ -775,7 +809,14 @@ class Controller {
     this.listener.phase?.(step, 'checkpoint');
     const previous = this.writer.pool.lastCheckpoint;
     const dir = `checkpoints/step-${String(step).padStart(6, '0')}`;
-    await this.worker!.save({ dir: join(this.writer.paths.dir, dir) });
+    if (this.worker) {
+      await this.worker.save({ dir: join(this.writer.paths.dir, dir) });
+    } else {
+      // Nothing to save but the RNG, which the event carries; the folder says so to whoever looks in it.
+      await mkdir(join(this.writer.paths.dir, dir), { recursive: true });
+      const note = { curation_only: true, step, detail: 'no model state: a curation-only run resumes from the RNG state in the checkpoint event' };
+      await writeFile(join(this.writer.paths.dir, dir, 'curation.json'), `${JSON.stringify(note, null, 2)}\n`);
+    }
     this.writer.emit({ type: 'checkpoint', step, dir, rng: this.rng.state() });
     await this.writer.sync();
     if (previous && previous.step % this.config.checkpoint_every !== 0 && previous.dir !== dir) {
@@ -788,7 +829,7 @@ class Controller {
 
   private async sample(requests: SampleRequest[], keep: boolean, tally: StepTally) {
     const started = performance.now();
-    const result = await this.worker!.sample({ requests, keep });
+    const result = await this.backend!.sample({ requests, keep }, { signal: this.stopSignal });
     tally.samplingSeconds += (performance.now() - started) / 1000;
     for (const entry of result.results) {
       for (const sample of entry.samples) {

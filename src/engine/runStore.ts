@@ -253,14 +253,14 @@ export class RunWriter {
    * Emits this session's `run-started`. A run that has started before is resumed from its last checkpoint
    * (or its start): the returned point says from where; null for a new run.
    */
-  startSession(): ResumePoint | null {
+  startSession(options: { curationOnly?: boolean } = {}): ResumePoint | null {
     const resume = this.pool.sessions.length > 0 ? this.pool.resumePoint() : null;
     this.emit({
       type: 'run-started',
       run_id: this.paths.runId,
       pid: process.pid,
       hostname: hostname(),
-      config: summarizeRunConfig(this.config),
+      config: summarizeRunConfig(this.config, options),
       ...(resume ? { resumed_from: { step: resume.step, checkpoint_dir: resume.checkpoint?.dir ?? null } } : {}),
     });
     return resume;

@@ -124,6 +124,12 @@ const RunStartedSchema = z.object({
     iterations: positiveInt(),
     instructions_num_per_iteration: positiveInt(),
     max_steps: positiveInt().optional(),
+    /** True for a curation-only run (serl curate): no RL update, no item-trained. Absent: training. */
+    curation_only: z.boolean().optional(),
+    /** What sampled (absent in logs older than the backends: the worker). */
+    backend: z
+      .object({ kind: z.enum(['worker', 'onnx', 'openai']), model: z.string().optional(), path: z.string().optional() })
+      .optional(),
   }),
   /**
    * Present when this session continues an earlier one: steps 1..step are kept, and everything the
@@ -400,7 +406,8 @@ function parseRecord(value: unknown, schemas: Record<string, z.ZodType>, noun: s
 }
 
 /** The part of a resolved config that `run-started` records (config.json holds all of it). */
-export function summarizeRunConfig(config: RunConfig): RunConfigSummary {
+export function summarizeRunConfig(config: RunConfig, options: { curationOnly?: boolean } = {}): RunConfigSummary {
+  const backend = config.backend;
   return {
     mode: config.mode,
     algorithm: config.algorithm,
@@ -414,6 +421,12 @@ export function summarizeRunConfig(config: RunConfig): RunConfigSummary {
     iterations: config.iterations,
     instructions_num_per_iteration: config.instructions_num_per_iteration,
     ...(config.max_steps === undefined ? {} : { max_steps: config.max_steps }),
+    ...(options.curationOnly ? { curation_only: true } : {}),
+    backend: {
+      kind: backend.kind,
+      ...(backend.kind === 'openai' ? { model: backend.model } : {}),
+      ...(backend.kind === 'onnx' ? { path: backend.path } : {}),
+    },
   };
 }
 

@@ -248,7 +248,9 @@ describe('OpenAIBackend: retries, timeouts, cancellation', () => {
     assert.equal(server.requests.length, 2);
     assert.match(retries[0].reason, /connection was dropped/);
 
-    server.handler = (_, _response, raw) => raw.socket.destroy();
+    server.handler = (_, _response, raw) => {
+      raw.socket.destroy();
+    };
     await assert.rejects(backend({ maxRetries: 1 }).sample({ requests: [request()] }), /the connection was dropped .*\(gave up after 2 attempts\)/);
   });
 

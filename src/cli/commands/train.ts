@@ -2,7 +2,7 @@
 // progress bar on a terminal and one plain line per step otherwise. SIGINT/SIGTERM stop it at the next
 // step boundary: the step in progress is abandoned (redone on resume), the run ends 'stopped'.
 import { SingleBar } from 'cli-progress';
-import { train, type TrainListener } from '../../engine/controller';
+import { runLoop, type RunPurpose, type TrainListener } from '../../engine/controller';
 import { RunLockedError } from '../../engine/runLock';
 import type { StepMetrics } from '../../protocol/events';
 import { EXIT_OK, UsageError, parseArgsOrUsage, stopOnSignals, type Command, type CommandIO } from '../io';
@@ -32,7 +32,7 @@ interface TrainArgs {
   verbose: boolean;
 }
 
-function parseCommandLine(args: string[]): TrainArgs | 'help' {
+function parseCommandLine(args: string[], help: string): TrainArgs | 'help' {
   const { values } = parseArgsOrUsage(
     {
       args,
@@ -45,11 +45,11 @@ function parseCommandLine(args: string[]): TrainArgs | 'help' {
         help: { type: 'boolean', short: 'h' },
       },
     },
-    HELP,
+    help,
   );
   if (values.help) return 'help';
   if ((values.config === undefined) === (values.resume === undefined)) {
-    throw new UsageError(`give exactly one of --config FILE and --resume RUN\n\n${HELP}`);
+    throw new UsageError(`give exactly one of --config FILE and --resume RUN\n\n${help}`);
   }
   return {
     configFile: values.config,
@@ -60,44 +60,52 @@ function parseCommandLine(args: string[]): TrainArgs | 'help' {
   };
 }
 
-export const trainCommand: Command = async (args, io) => {
-  const options = parseCommandLine(args);
-  if (options === 'help') {
-    io.stdout.write(HELP);
-    return EXIT_OK;
-  }
-  const stop = stopOnSignals(io, (signal) => `\nserl train: ${signal}: stopping after the current worker call…\n`);
-  const progress = createProgress(io, options.verbose);
-  try {
-    const outcome = await train({
-      workspace: options.workspace,
-      start: options.configFile !== undefined ? { configFile: options.configFile } : { resume: options.resume! },
-      python: options.python,
-      signal: stop.signal,
-      listener: progress.listener,
-    });
-    progress.close();
-    const where = `run ${outcome.runId} (${outcome.steps} steps)`;
-    switch (outcome.status) {
-      case 'completed':
-        io.stdout.write(`completed ${where}\n`);
-        return EXIT_OK;
-      case 'stopped':
-        io.stderr.write(`stopped ${where}: resume with serl train --resume ${outcome.runId}\n`);
-        return EXIT_TRAIN_STOPPED;
-      case 'failed':
-        io.stderr.write(`serl train: ${where} failed: ${outcome.detail ?? 'unknown error'}\n`);
-        return EXIT_TRAIN_FAILED;
+export const trainCommand: Command = loopCommand('train', HELP);
+
+/** `serl train` and `serl curate`: the same options, outcomes and exit statuses; `help` is the command's. */
+export function loopCommand(purpose: RunPurpose, help: string): Command {
+  return async (args, io) => {
+    const options = parseCommandLine(args, help);
+    if (options === 'help') {
+      io.stdout.write(help);
+      return EXIT_OK;
     }
-  } catch (error) {
-    progress.close();
-    // Nothing ran (bad config, unreadable seeds, a locked or unknown run): a usage-level problem.
-    if (error instanceof RunLockedError) throw new UsageError(error.message);
-    throw new UsageError((error as Error).message);
-  } finally {
-    stop.dispose();
-  }
-};
+    const stop = stopOnSignals(io, (signal) => `\nserl ${purpose}: ${signal}: stopping after the current ${purpose === 'train' ? 'worker' : 'sampling'} call…\n`);
+    const progress = createProgress(io, options.verbose);
+    try {
+      const outcome = await runLoop(
+        {
+          workspace: options.workspace,
+          start: options.configFile !== undefined ? { configFile: options.configFile } : { resume: options.resume! },
+          python: options.python,
+          signal: stop.signal,
+          listener: progress.listener,
+        },
+        purpose,
+      );
+      progress.close();
+      const where = `run ${outcome.runId} (${outcome.steps} steps)`;
+      switch (outcome.status) {
+        case 'completed':
+          io.stdout.write(`completed ${where}\n`);
+          return EXIT_OK;
+        case 'stopped':
+          io.stderr.write(`stopped ${where}: resume with serl ${purpose} --resume ${outcome.runId}\n`);
+          return EXIT_TRAIN_STOPPED;
+        case 'failed':
+          io.stderr.write(`serl ${purpose}: ${where} failed: ${outcome.detail ?? 'unknown error'}\n`);
+          return EXIT_TRAIN_FAILED;
+      }
+    } catch (error) {
+      progress.close();
+      // Nothing ran (bad config, unreadable seeds, a locked or unknown run): a usage-level problem.
+      if (error instanceof RunLockedError) throw new UsageError(error.message);
+      throw new UsageError((error as Error).message);
+    } finally {
+      stop.dispose();
+    }
+  };
+}
 
 /** "step 3/50 reward 0.42 agreement 0.61 kept 5/16 loss 0.013 4.1 s/step". */
 export function formatStepLine(metrics: StepMetrics, totalSteps: number): string {
