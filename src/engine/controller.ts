@@ -34,7 +34,6 @@ import { parseRunConfig, type RunConfig } from '../core/config';
 import { difficultyFilter, SimilarityFilter, type DifficultyVerdict } from '../core/filters';
 import type { PoolItem, ResumePoint } from '../core/pool';
 import { createRng, restoreRng, type Rng } from '../core/random';
-import { parseSeedText, seedAnswer, seedFormatForPath } from '../core/seeds';
 import { applyRuleFilters, buildFewShotPrompt, normalizeWhitespace, parseContinuation } from '../core/selfInstruct';
 import { voteOnAnswers, type VoteResult } from '../core/vote';
 import {
@@ -50,6 +49,7 @@ import type { Sample, SampleRequest, TrainStepResult } from '../protocol/worker'
 import { WorkerErrorCodes } from '../protocol/worker';
 import type { SamplingBackend } from './backend';
 import { openBackend, startPolicyWorker, workerBackend } from './backends';
+import { readLabelledItems } from './evaluate';
 import { CollapseMonitor } from './monitor';
 import { createRun, RunWriter } from './runStore';
 import { learningRate } from './schedule';
@@ -106,30 +106,10 @@ export interface LabelledSet {
   answers: (string | null)[];
 }
 
-/** Reads a seed-format file (JSONL or JSON); any error in it is fatal, named "file:line:column: …". */
+/** Reads a seed-format file (JSONL or JSON) with evaluate.ts's one reader; any error in it is fatal, named "file:line:column: …". */
 export async function loadLabelledSet(file: string): Promise<LabelledSet> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
-  }
-  const parsed = parseSeedText(text, seedFormatForPath(file));
-  const errors = parsed.problems.filter((problem) => problem.severity === 'error');
-  if (errors.length > 0) {
-    const shown = errors.slice(0, 10).map((problem) => {
-      const { line, character } = problem.range.start;
-      return `${file}:${line + 1}:${character + 1}: ${problem.message}`;
-    });
-    const more = errors.length > shown.length ? [`… and ${errors.length - shown.length} more (serl validate ${file})`] : [];
-    throw new Error([...shown, ...more].join('\n'));
-  }
-  if (parsed.items.length === 0) throw new Error(`${file}: no items`);
-  return {
-    file,
-    texts: parsed.items.map((record) => record.instruction!),
-    answers: parsed.items.map((record) => seedAnswer(record.seed!)),
-  };
+  const items = await readLabelledItems(file);
+  return { file, texts: items.map((item) => item.problem), answers: items.map((item) => item.answer) };
 }
 
 /** RL steps of the run: max_steps, else the iterations' worth of instructions in batches of rollout_batch_size. */

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RunConfig } from '../core/config';
 import type { StepMetrics } from '../protocol/events';
-import { loadRunConfigFile, train, type TrainListener } from './controller';
+import { loadRunConfigFile, train, type TrainListener, type TrainOutcome } from './controller';
 import { evaluatePolicy, readLabelledProblems, type Evaluation, type LabelledProblem } from './evaluate';
 import { openRun, replayRun } from './runStore';
 import { DEFAULT_PYTHON, WorkerClient } from './worker';
@@ -136,75 +136,148 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = performance.now();
   const listener = options.listener ?? {};
   const out = resolve(options.out);
+  const { config, configFile, testFile, problems } = await loadDemoInputs(options);
+  const samples = options.samples ?? DEMO_SAMPLES;
+  await mkdir(out, { recursive: true });
+
+  listener.phase?.(`evaluating the base policy on ${problems.length} held-out problems (greedy + ${samples} samples each)`);
+  const base = await evaluatePolicyScores('base-eval', config.model.path!, config, problems, options);
+  throwIfAborted(options.signal);
+
+  listener.phase?.(`training with SeRL (${config.mode}, ${config.algorithm}, no labels)`);
+  const run = await trainAndScore('serl', config, out, problems, options);
+
+  const report: DemoReport = {
+    v: DEMO_REPORT_VERSION,
+    created_at: new Date().toISOString(),
+    status: run.status,
+    ...(run.detail === undefined ? {} : { detail: run.detail }),
+    run_id: run.run_id,
+    run_dir: run.run_dir,
+    config_file: configFile,
+    python: options.python ?? DEFAULT_PYTHON,
+    steps: run.steps,
+    planned_steps: run.planned_steps,
+    wall_seconds: {
+      total: (performance.now() - started) / 1000,
+      base_eval: base.seconds,
+      training: run.training_seconds,
+      serl_eval: run.scores?.seconds ?? 0,
+    },
+    test_set: { file: testFile, problems: problems.length, samples_per_problem: samples, temperature: DEMO_TEMPERATURE },
+    base,
+    serl: run.scores,
+    training: run.training,
+  };
+  const jsonFile = join(out, 'report.json');
+  const markdownFile = join(out, 'report.md');
+  await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(markdownFile, renderDemoReport(report));
+  return { report, jsonFile, markdownFile };
+}
+
+export interface DemoInputs {
+  config: RunConfig;
+  configFile: string;
+  testFile: string;
+  problems: LabelledProblem[];
+}
+
+/** The run config (options applied) and the held-out problems, read and checked before anything long starts. */
+export async function loadDemoInputs(options: Omit<DemoOptions, 'out'>): Promise<DemoInputs> {
   const configFile = resolve(options.configFile ?? join(findArithmeticExample(), 'serl.config.json'));
   const testFile = resolve(options.testFile ?? join(dirname(configFile), 'test.jsonl'));
-  const samples = options.samples ?? DEMO_SAMPLES;
-
-  // Everything is read and checked before anything long starts.
   let config = await loadRunConfigFile(configFile);
   if (options.steps !== undefined) config = { ...config, max_steps: options.steps };
   if (options.adjustConfig) config = options.adjustConfig(config);
   if (config.model.kind !== 'tiny' || config.model.path === undefined) {
     throw new Error(`${configFile}: the demo starts from a tiny model checkpoint (model.kind "tiny" with a path)`);
   }
-  const { $schema: _schema, ...runConfig } = config;
-  let problems: LabelledProblem[] = await readLabelledProblems(testFile);
+  let problems = await readLabelledProblems(testFile);
   if (options.testLimit !== undefined) problems = problems.slice(0, options.testLimit);
+  return { config, configFile, testFile, problems };
+}
 
-  await mkdir(out, { recursive: true });
+/** One training run and the evaluation of its last checkpoint (scores null when the run did not complete). */
+export interface ScoredRun {
+  status: TrainOutcome['status'];
+  detail?: string;
+  run_id: string;
+  run_dir: string;
+  steps: number;
+  planned_steps: number;
+  training_seconds: number;
+  scores: PolicyScores | null;
+  /** The collapse monitor's alerts (and no-kept-items notices) of the run. */
+  alerts: { step: number; kind: string; detail: string }[];
+  training: DemoReport['training'];
+}
+
+/**
+ * Trains with `config` in `workspace`/.serl/runs, then evaluates the run's last checkpoint on `problems`.
+ * The resolved config is written to `workspace`/`name`.config.json first.
+ */
+export async function trainAndScore(
+  name: string,
+  config: RunConfig,
+  workspace: string,
+  problems: LabelledProblem[],
+  options: Omit<DemoOptions, 'out'>,
+): Promise<ScoredRun> {
+  const listener = options.listener ?? {};
+  const { $schema: _schema, ...runConfig } = config;
+  await mkdir(workspace, { recursive: true });
   // The run's config, its paths absolute: train() reads it as it would the user's config file.
-  const demoConfigFile = join(out, 'serl.config.json');
-  await writeFile(demoConfigFile, `${JSON.stringify(runConfig, null, 2)}\n`);
+  const configFile = join(workspace, `${name}.config.json`);
+  await writeFile(configFile, `${JSON.stringify(runConfig, null, 2)}\n`);
 
-  const evaluate = async (phase: DemoPhase, checkpoint: string): Promise<PolicyScores> => {
-    const t0 = performance.now();
-    const evaluation = await evaluateCheckpoint(checkpoint, config, problems, samples, options, (done, total) =>
-      listener.evalProgress?.(phase, done, total),
-    );
-    const result = scores(checkpoint, evaluation, (performance.now() - t0) / 1000);
-    listener.scored?.(phase, result, samples);
-    return result;
-  };
-
-  listener.phase?.(`evaluating the base policy on ${problems.length} held-out problems (greedy + ${samples} samples each)`);
-  const base = await evaluate('base-eval', config.model.path);
-  throwIfAborted(options.signal);
-
-  listener.phase?.(`training with SeRL (${config.mode}, ${config.algorithm}, no labels)`);
   const trainStarted = performance.now();
   let plannedSteps = config.max_steps ?? 0;
-  const trainListener: TrainListener = {
-    ...listener.train,
-    opened: (info) => {
-      plannedSteps = info.totalSteps;
-      listener.train?.opened?.(info);
-    },
-  };
   const outcome = await train({
-    workspace: out,
-    start: { configFile: demoConfigFile },
+    workspace,
+    start: { configFile },
     python: options.python,
     workerEnv: options.workerEnv,
     signal: options.signal,
-    listener: trainListener,
+    listener: {
+      ...listener.train,
+      opened: (info) => {
+        plannedSteps = info.totalSteps;
+        listener.train?.opened?.(info);
+      },
+    },
   });
   const trainingSeconds = (performance.now() - trainStarted) / 1000;
 
-  const paths = await openRun(out, outcome.runId);
+  const paths = await openRun(workspace, outcome.runId);
   const replay = await replayRun(paths);
   const checkpoint = replay.pool.lastCheckpoint;
   const perStep = [...replay.pool.steps.values()].sort((a, b) => a.step - b.step).map(stepSummary);
 
-  let serl: PolicyScores | null = null;
+  let scores: PolicyScores | null = null;
   let detail = outcome.detail;
   if (outcome.status === 'completed') {
     if (!checkpoint) throw new Error(`run ${outcome.runId} completed without a checkpoint in ${paths.checkpoints}`);
-    listener.phase?.(`evaluating the SeRL policy (step ${checkpoint.step}) on the same problems`);
-    serl = await evaluate('serl-eval', join(paths.dir, checkpoint.dir));
+    listener.phase?.(`evaluating the trained policy (step ${checkpoint.step}) on the same problems`);
+    scores = await evaluatePolicyScores('serl-eval', join(paths.dir, checkpoint.dir), config, problems, options);
   } else {
-    detail ??= `the SeRL run ended ${outcome.status}`;
+    detail ??= `the run ended ${outcome.status}`;
   }
+  return {
+    status: outcome.status,
+    ...(detail === undefined ? {} : { detail }),
+    run_id: outcome.runId,
+    run_dir: paths.dir,
+    steps: outcome.steps,
+    planned_steps: plannedSteps,
+    training_seconds: trainingSeconds,
+    scores,
+    alerts: replay.pool.alerts.map((alert) => ({ step: alert.step, kind: alert.kind, detail: alert.detail })),
+    training: trainingSummary(config, perStep),
+  };
+}
 
+function trainingSummary(config: RunConfig, perStep: DemoStepSummary[]): DemoReport['training'] {
   const sum = (pick: (step: DemoStepSummary) => number) => perStep.reduce((total, step) => total + pick(step), 0);
   const trend = (pick: (step: DemoStepSummary) => number | null) => {
     const values = perStep.map(pick).filter((value): value is number => value !== null);
@@ -214,49 +287,41 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       mean: values.length === 0 ? null : values.reduce((total, value) => total + value, 0) / values.length,
     };
   };
-  const report: DemoReport = {
-    v: DEMO_REPORT_VERSION,
-    created_at: new Date().toISOString(),
-    status: outcome.status,
-    ...(detail === undefined ? {} : { detail }),
-    run_id: outcome.runId,
-    run_dir: paths.dir,
-    config_file: configFile,
-    python: options.python ?? DEFAULT_PYTHON,
-    steps: outcome.steps,
-    planned_steps: plannedSteps,
-    wall_seconds: {
-      total: (performance.now() - started) / 1000,
-      base_eval: base.seconds,
-      training: trainingSeconds,
-      serl_eval: serl?.seconds ?? 0,
+  return {
+    mode: config.mode,
+    algorithm: config.algorithm,
+    lr: config.optimizer.lr,
+    n_samples_per_prompt: config.n_samples_per_prompt,
+    rollout_batch_size: config.rollout_batch_size,
+    reward_difficulty_bounds: config.filters.reward_difficulty_bounds,
+    totals: {
+      generated: sum((step) => step.generated),
+      voted: sum((step) => step.voted),
+      kept: sum((step) => step.kept),
+      trained: sum((step) => step.trained),
     },
-    test_set: { file: testFile, problems: problems.length, samples_per_problem: samples, temperature: DEMO_TEMPERATURE },
-    base,
-    serl,
-    training: {
-      mode: config.mode,
-      algorithm: config.algorithm,
-      lr: config.optimizer.lr,
-      n_samples_per_prompt: config.n_samples_per_prompt,
-      rollout_batch_size: config.rollout_batch_size,
-      reward_difficulty_bounds: config.filters.reward_difficulty_bounds,
-      totals: {
-        generated: sum((step) => step.generated),
-        voted: sum((step) => step.voted),
-        kept: sum((step) => step.kept),
-        trained: sum((step) => step.trained),
-      },
-      reward_mean: trend((step) => step.reward_mean),
-      agreement_mean: trend((step) => step.agreement_mean),
-      per_step: perStep,
-    },
+    reward_mean: trend((step) => step.reward_mean),
+    agreement_mean: trend((step) => step.agreement_mean),
+    per_step: perStep,
   };
-  const jsonFile = join(out, 'report.json');
-  const markdownFile = join(out, 'report.md');
-  await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(markdownFile, renderDemoReport(report));
-  return { report, jsonFile, markdownFile };
+}
+
+/** Greedy pass@1, sampled pass@1 and maj@k of a tiny-model checkpoint, in a worker of its own. */
+export async function evaluatePolicyScores(
+  phase: DemoPhase,
+  checkpoint: string,
+  config: RunConfig,
+  problems: LabelledProblem[],
+  options: Omit<DemoOptions, 'out'>,
+): Promise<PolicyScores> {
+  const t0 = performance.now();
+  const samples = options.samples ?? DEMO_SAMPLES;
+  const evaluation = await evaluateCheckpoint(checkpoint, config, problems, samples, options, (done, total) =>
+    options.listener?.evalProgress?.(phase, done, total),
+  );
+  const result = scores(checkpoint, evaluation, (performance.now() - t0) / 1000);
+  options.listener?.scored?.(phase, result, samples);
+  return result;
 }
 
 async function evaluateCheckpoint(
@@ -264,7 +329,7 @@ async function evaluateCheckpoint(
   config: RunConfig,
   problems: LabelledProblem[],
   samples: number,
-  options: DemoOptions,
+  options: Omit<DemoOptions, 'out'>,
   onProgress: (done: number, total: number) => void,
 ): Promise<Evaluation> {
   const worker = await WorkerClient.start({

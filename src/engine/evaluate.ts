@@ -5,69 +5,87 @@
 // The prompt is the problem text itself with "\n" as the stop string: the arithmetic world's solve format
 // (examples/arithmetic/README.md), in which responses start with a space and hold no newline.
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { answersEquivalent, extractAnswer } from '../core/answers';
+import { parseSeedText, seedAnswer, seedFormatForPath } from '../core/seeds';
 import { majorityVote } from '../core/vote';
-import { describeIssues } from '../core/schema';
 import type { Sample, SampleParams, SampleResult } from '../protocol/worker';
 
 // ---------------------------------------------------------------------------------------------------------
-// Labelled problems
+// Labelled sets: the one reader of seed-format files (seeds, evaluation sets), built on src/core/seeds
 
-/** One line of a labelled set such as test.jsonl; other fields (solution, …) are allowed and ignored. */
-export const LabelledProblemSchema = z.object({
-  id: z.string().min(1),
-  problem: z.string().min(1),
-  answer: z.string().min(1),
-});
-export type LabelledProblem = z.infer<typeof LabelledProblemSchema>;
+/** One item of a seed-format file (JSON or JSONL): `problem`/`question`/`instruction` and an optional `answer`. */
+export interface LabelledItem {
+  /** The item's `id`, else "line N" (1-based). */
+  id: string;
+  /** 1-based line the item starts on. */
+  line: number;
+  problem: string;
+  /** Null when the item has none. */
+  answer: string | null;
+}
 
-/** Problems past this many are summarised in the error, not listed. */
-const MAX_LISTED_PROBLEMS = 20;
+/** Errors past this many are summarised, not listed. */
+const MAX_LISTED_ERRORS = 10;
 
 /**
- * Parses a JSONL labelled set. Every bad line is reported as "source:line: what is wrong" in one error:
- * a score over a silently shortened set would not be comparable with any other.
+ * Parses a seed-format file's text (JSONL, or JSON when `source` ends in .json). Any error in it is fatal,
+ * every one named "source:line:column: …": a run or a score over a silently shortened set would not be
+ * comparable with any other.
  */
-export function parseLabelledProblems(text: string, source: string): LabelledProblem[] {
-  const problems: LabelledProblem[] = [];
-  const errors: string[] = [];
-  const seenIds = new Map<string, number>();
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') return;
-    const place = `${source}:${index + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      errors.push(`${place}: invalid JSON: ${(error as Error).message}`);
-      return;
-    }
-    const parsed = LabelledProblemSchema.safeParse(value);
-    if (!parsed.success) {
-      errors.push(`${place}: ${describeIssues(parsed.error).join('; ')}`);
-      return;
-    }
-    const earlier = seenIds.get(parsed.data.id);
-    if (earlier !== undefined) {
-      errors.push(`${place}: id ${JSON.stringify(parsed.data.id)} already used on line ${earlier}`);
-      return;
-    }
-    seenIds.set(parsed.data.id, index + 1);
-    problems.push({ id: parsed.data.id, problem: parsed.data.problem, answer: parsed.data.answer });
-  });
+export function parseLabelledItems(text: string, source: string): LabelledItem[] {
+  const parsed = parseSeedText(text, seedFormatForPath(source));
+  const errors = parsed.problems.filter((problem) => problem.severity === 'error');
   if (errors.length > 0) {
-    const listed = errors.slice(0, MAX_LISTED_PROBLEMS);
-    if (errors.length > listed.length) listed.push(`… and ${errors.length - listed.length} more bad lines`);
-    throw new Error(`${source}: ${errors.length} bad line(s) in the labelled set:\n${listed.join('\n')}`);
+    const shown = errors.slice(0, MAX_LISTED_ERRORS).map((problem) => {
+      const { line, character } = problem.range.start;
+      return `${source}:${line + 1}:${character + 1}: ${problem.message}`;
+    });
+    const more = errors.length > shown.length ? [`… and ${errors.length - shown.length} more (serl validate ${source})`] : [];
+    throw new Error([...shown, ...more].join('\n'));
   }
-  if (problems.length === 0) throw new Error(`${source}: the labelled set is empty`);
-  return problems;
+  if (parsed.items.length === 0) throw new Error(`${source}: no items`);
+  return parsed.items.map((record) => ({
+    id: record.seed!.id === undefined || record.seed!.id === null ? `line ${record.line + 1}` : String(record.seed!.id),
+    line: record.line + 1,
+    problem: record.instruction!,
+    answer: seedAnswer(record.seed!),
+  }));
+}
+
+export async function readLabelledItems(file: string): Promise<LabelledItem[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
+  }
+  return parseLabelledItems(text, file);
+}
+
+/** A problem to score: its answer is required. */
+export interface LabelledProblem {
+  id: string;
+  problem: string;
+  answer: string;
+}
+
+/** Like parseLabelledItems, and every item must carry an answer (each one without is named). */
+export function parseLabelledProblems(text: string, source: string): LabelledProblem[] {
+  return requireAnswers(parseLabelledItems(text, source), source);
 }
 
 export async function readLabelledProblems(file: string): Promise<LabelledProblem[]> {
-  return parseLabelledProblems(await readFile(file, 'utf8'), file);
+  return requireAnswers(await readLabelledItems(file), file);
+}
+
+function requireAnswers(items: LabelledItem[], source: string): LabelledProblem[] {
+  const unanswered = items.filter((item) => item.answer === null);
+  if (unanswered.length > 0) {
+    const shown = unanswered.slice(0, MAX_LISTED_ERRORS).map((item) => `${source}:${item.line}: answer: required to score the item`);
+    if (unanswered.length > shown.length) shown.push(`… and ${unanswered.length - shown.length} more without an answer`);
+    throw new Error(shown.join('\n'));
+  }
+  return items.map(({ id, problem, answer }) => ({ id, problem, answer: answer! }));
 }
 
 // ---------------------------------------------------------------------------------------------------------

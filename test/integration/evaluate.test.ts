@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { answersEquivalent } from '../../src/core/answers';
-import { evaluatePolicy, parseLabelledProblems, readLabelledProblems } from '../../src/engine/evaluate';
+import { evaluatePolicy, parseLabelledItems, parseLabelledProblems, readLabelledProblems } from '../../src/engine/evaluate';
 import { WorkerClient } from '../../src/engine/worker';
 import { learningRate, parseWarmupExamples, runWarmup, type WarmupOptions } from '../../examples/arithmetic/warmup';
 
@@ -34,31 +34,36 @@ after(async () => {
 });
 
 describe('labelled sets', () => {
-  it('reads test.jsonl: 500 problems with ids, texts and answers', async () => {
-    const problems = await readLabelledProblems(join(WORLD, 'test.jsonl'));
-    assert.equal(problems.length, 500);
-    assert.deepEqual(Object.keys(problems[0]!), ['id', 'problem', 'answer']);
+  it('reads test.jsonl and validation.jsonl: 500 problems each with ids, texts and answers', async () => {
+    for (const file of ['test.jsonl', 'validation.jsonl']) {
+      const problems = await readLabelledProblems(join(WORLD, file));
+      assert.equal(problems.length, 500);
+      assert.deepEqual(Object.keys(problems[0]!), ['id', 'problem', 'answer']);
+    }
+  });
+
+  it('reads seed-format sets with the one seed parser: ids, lines, optional answers', () => {
+    const text = ['{"id":"a","problem":"Ann has 2 eggs. How many?","answer":"2"}', '', '{"question":"Bo has 3 eggs. How many?","answer":3}', '{"instruction":"Cy has 4 eggs."}'].join('\n');
+    assert.deepEqual(parseLabelledItems(text, 'set.jsonl'), [
+      { id: 'a', line: 1, problem: 'Ann has 2 eggs. How many?', answer: '2' },
+      { id: 'line 3', line: 3, problem: 'Bo has 3 eggs. How many?', answer: '3' },
+      { id: 'line 4', line: 4, problem: 'Cy has 4 eggs.', answer: null },
+    ]);
   });
 
   it('names every bad line and refuses the set rather than scoring a part of it', () => {
-    const text = [
-      '{"id":"a","problem":"Ann has 2 eggs. How many?","answer":"2"}',
-      '{"id":"b","problem":"Bo has 3 eggs. How many?"}',
-      'not json',
-      '',
-      '{"id":"a","problem":"Cy has 4 eggs. How many?","answer":"4"}',
-    ].join('\n');
+    const text = ['{"id":"a","problem":"Ann has 2 eggs. How many?","answer":"2"}', 'not json', '{"id":"c","answer":"4"}'].join('\n');
     assert.throws(
       () => parseLabelledProblems(text, 'set.jsonl'),
       (error: Error) => {
-        assert.match(error.message, /^set\.jsonl: 3 bad line\(s\)/);
-        assert.match(error.message, /\nset\.jsonl:2: answer: /);
-        assert.match(error.message, /\nset\.jsonl:3: invalid JSON: /);
-        assert.match(error.message, /\nset\.jsonl:5: id "a" already used on line 1/);
+        assert.match(error.message, /^set\.jsonl:2:1: /);
+        assert.match(error.message, /\nset\.jsonl:3:1: /);
         return true;
       },
     );
-    assert.throws(() => parseLabelledProblems('\n', 'empty.jsonl'), /empty\.jsonl: the labelled set is empty/);
+    const unanswered = ['{"problem":"Ann has 2 eggs. How many?","answer":"2"}', '{"problem":"Bo has 3 eggs. How many?"}'].join('\n');
+    assert.throws(() => parseLabelledProblems(unanswered, 'set.jsonl'), /^set\.jsonl:2: answer: required to score the item$/);
+    assert.throws(() => parseLabelledProblems('\n', 'empty.jsonl'), /empty\.jsonl: no items/);
   });
 
   it('parses the warm-up data and names a bad line', () => {
@@ -108,8 +113,8 @@ describe('evaluating the committed base model with the real worker', { skip: tor
     assert.equal(first.sampled_pass1, share(first.items.flatMap((item) => item.samples).filter((s) => s.correct).length, 128));
     assert.equal(first.maj_at_k, share(first.items.filter((item) => item.majority_correct).length, 32));
 
-    // The warm-up taught the format: greedy responses end the sequence and carry a \boxed answer.
-    // (No accuracy floor: the committed base is weak; see examples/arithmetic/README.md.)
+    // The warm-up taught the format: greedy responses end the sequence and carry an answer.
+    // (No accuracy floor here: accuracy is the benchmark's to measure; see examples/arithmetic/README.md.)
     const ended = first.items.filter((item) => item.greedy.finish_reason === 'eos').length;
     const answered = first.items.filter((item) => item.greedy.answer !== null).length;
     assert.ok(ended >= 29 && answered >= 29, `of 32 greedy responses ${ended} ended, ${answered} have an answer`);
