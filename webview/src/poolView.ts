@@ -29,9 +29,14 @@ export const DEFAULT_QUERY: PoolQuery = { status: 'all', reason: 'all', search: 
 
 interface Entry {
   row: PoolRow;
-  /** Lowercased text, majority answer, label and id, for search. */
-  haystack: string;
+  /** Lowercased text, majority answer, label and id, for search and the text sort; made on first use. */
+  haystack: string | null;
   statusRank: number;
+}
+
+function haystackOf(entry: Entry): string {
+  entry.haystack ??= [entry.row.text, entry.row.majority ?? '', entry.row.label ?? '', entry.row.id].join('\n').toLowerCase();
+  return entry.haystack;
 }
 
 function searchTerms(search: string): string[] {
@@ -42,8 +47,7 @@ function searchTerms(search: string): string[] {
 const STATUS_ORDER: readonly string[] = ['vetoed', 'accepted', 'awaiting-review', ...[...POOL_STAGES].reverse()];
 
 function entryFor(row: PoolRow): Entry {
-  const haystack = [row.text, row.majority ?? '', row.label ?? '', row.id].join('\n').toLowerCase();
-  return { row, haystack, statusRank: STATUS_ORDER.indexOf(row.review ?? row.stage) };
+  return { row, haystack: null, statusRank: STATUS_ORDER.indexOf(row.review ?? row.stage) };
 }
 
 export function rowMatches(row: PoolRow, query: PoolQuery): boolean {
@@ -54,7 +58,7 @@ function entryMatches(entry: Entry, query: PoolQuery, terms: readonly string[]):
   const { row } = entry;
   if (query.status !== 'all' && row.stage !== query.status && row.review !== query.status) return false;
   if (query.reason !== 'all' && row.reason !== query.reason) return false;
-  return terms.every((term) => entry.haystack.includes(term));
+  return terms.length === 0 || terms.every((term) => haystackOf(entry).includes(term));
 }
 
 type Compare = (a: Entry, b: Entry) => number;
@@ -78,13 +82,16 @@ function comparatorFor(query: PoolQuery): Compare {
       primary = (a, b) => a.statusRank - b.statusRank;
       break;
     case 'text':
-      primary = (a, b) => (a.haystack < b.haystack ? -1 : a.haystack > b.haystack ? 1 : 0);
+      primary = (a, b) => {
+        const [x, y] = [haystackOf(a), haystackOf(b)];
+        return x < y ? -1 : x > y ? 1 : 0;
+      };
       break;
   }
   return (a, b) => direction * primary(a, b) || direction * bySeq(a, b);
 }
 
-/** Above this many rows in one delta, rebuilding the view is cheaper than placing each row. */
+/** Above this many rows in one delta, one merge pass is cheaper than placing each row by binary search. */
 const INCREMENTAL_LIMIT = 512;
 
 export class PoolView {
@@ -148,28 +155,40 @@ export class PoolView {
     return this.counts.get(status) ?? 0;
   }
 
-  /** Inserts or replaces rows (by id) and drops `removed` ids. */
+  /**
+   * Inserts or replaces rows (by id) and drops `removed` ids. A few rows are placed one by one (binary
+   * search); many (a loading chunk) are sorted among themselves and merged into the view in one pass.
+   */
   apply(upserts: readonly PoolRow[], removed: readonly string[] = []): void {
-    const incremental = upserts.length + removed.length <= INCREMENTAL_LIMIT;
+    const leaving: Entry[] = [];
+    const arriving: Entry[] = [];
     for (const id of removed) {
       const entry = this.entries.get(id);
       if (!entry) continue;
-      if (incremental) this.unplace(entry);
+      leaving.push(entry);
       this.entries.delete(id);
       this.countEntry(entry, -1);
     }
     for (const row of upserts) {
       const old = this.entries.get(row.id);
       if (old) {
-        if (incremental) this.unplace(old);
+        leaving.push(old);
         this.countEntry(old, -1);
       }
       const entry = entryFor(row);
       this.entries.set(row.id, entry);
       this.countEntry(entry, 1);
-      if (incremental && entryMatches(entry, this.currentQuery, this.terms)) this.view.splice(this.search(entry), 0, entry);
+      if (entryMatches(entry, this.currentQuery, this.terms)) arriving.push(entry);
     }
-    if (!incremental) this.rebuild();
+    if (leaving.length <= INCREMENTAL_LIMIT) leaving.forEach((entry) => this.unplace(entry));
+    else {
+      const gone = new Set(leaving);
+      this.view = this.view.filter((entry) => !gone.has(entry));
+    }
+    // The same id twice in one message: only its last row stays.
+    const current = arriving.filter((entry) => this.entries.get(entry.row.id) === entry);
+    if (current.length <= INCREMENTAL_LIMIT) current.forEach((entry) => this.view.splice(this.search(entry), 0, entry));
+    else this.view = merge(this.view, current.sort(this.compare), this.compare);
   }
 
   private rebuild(): void {
@@ -200,6 +219,19 @@ export class PoolView {
       if (status !== null) this.counts.set(status, (this.counts.get(status) ?? 0) + delta);
     }
   }
+}
+
+/** Merges two sorted lists (rows arriving in generation order append in one linear pass). */
+function merge(view: readonly Entry[], arriving: readonly Entry[], compare: Compare): Entry[] {
+  if (view.length === 0 || compare(view[view.length - 1], arriving[0]) < 0) return view.concat(arriving);
+  const merged: Entry[] = new Array(view.length + arriving.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < view.length && j < arriving.length) merged[k++] = compare(view[i], arriving[j]) <= 0 ? view[i++] : arriving[j++];
+  while (i < view.length) merged[k++] = view[i++];
+  while (j < arriving.length) merged[k++] = arriving[j++];
+  return merged;
 }
 
 /** Every status, for the filter menu. */

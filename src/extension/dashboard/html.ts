@@ -24,10 +24,11 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   return [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${cspSource} 'nonce-${nonce}'`].join('; ');
 }
 
-const ATTRIBUTE_ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;', "'": '&#39;' };
+const ATTRIBUTE_ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' };
 
+/** A value for a double-quoted attribute (the CSP's single quotes stay readable). */
 function attribute(value: string): string {
-  return value.replace(/[&"<>']/g, (char) => ATTRIBUTE_ESCAPES[char]);
+  return value.replace(/[&"<>]/g, (char) => ATTRIBUTE_ESCAPES[char]);
 }
 
 export function dashboardHtml(page: DashboardPage): string {

@@ -118,6 +118,7 @@ export class DashboardRunModel {
   private alertsSent = 0;
   private problemsSent = 0;
   private readonly feedProblems: string[] = [];
+  private liveCount = 0;
 
   constructor(
     readonly runId: string,
@@ -132,10 +133,16 @@ export class DashboardRunModel {
         case 'run-started':
           // A new session may change the curation mode (awaiting review) or supersede items: redo all rows.
           for (const id of this.pool.items.keys()) this.changedItems.add(id);
-          if (event.resumed_from) this.replaceMetrics = true;
+          if (event.resumed_from) {
+            this.replaceMetrics = true;
+            this.liveCount = this.pool.liveItems().length;
+          }
           break;
         case 'item-generated':
-          if (!this.seqs.has(event.item_id)) this.seqs.set(event.item_id, this.seqs.size);
+          if (!this.seqs.has(event.item_id)) {
+            this.seqs.set(event.item_id, this.seqs.size);
+            this.liveCount += 1;
+          }
           this.changedItems.add(event.item_id);
           break;
         case 'item-trained':
@@ -171,11 +178,9 @@ export class DashboardRunModel {
     return this.pool.sessions.at(-1)?.config.curation ?? 'auto';
   }
 
-  /** Live items, in generation order. */
+  /** Live items (not superseded by a resume). */
   get size(): number {
-    let live = 0;
-    for (const item of this.pool.items.values()) if (!item.superseded) live += 1;
-    return live;
+    return this.liveCount;
   }
 
   has(itemId: string): boolean {
