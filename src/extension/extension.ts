@@ -1,6 +1,13 @@
-// Extension host entry: starts the seed-file language server and registers the SeRL commands.
+// Extension host entry: the "SeRL" log, the seed-file language server, the run catalog and run manager
+// (commands, Runs tree, status bar), the data commands, and the dashboard that consumes the catalog.
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { WorkspaceRunCatalog } from '../engine/runFeed';
+import { registerDashboard } from './dashboard/index';
+import { registerDataCommands } from './dataCommands';
+import { PythonInterpreter } from './python';
+import { RunManager } from './runManager';
+import { registerRunsView } from './runsView';
 
 let client: LanguageClient | undefined;
 
@@ -8,7 +15,28 @@ function seedFileGlobs(): string[] {
   return vscode.workspace.getConfiguration('serl').get<string[]>('seedFiles', ['**/*.seed.jsonl', '**/*.seed.json']);
 }
 
+function workspaceRoots(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('SeRL', { log: true });
+  const catalog = new WorkspaceRunCatalog(workspaceRoots(), { onError: (error) => log.error(`runs: ${(error as Error).message}`) });
+  const python = new PythonInterpreter(log);
+  const runs = new RunManager(context, catalog, python, log);
+  context.subscriptions.push(
+    log,
+    { dispose: () => catalog.dispose() },
+    python,
+    runs,
+    registerRunsView(catalog),
+    registerDataCommands(context, catalog, runs, log),
+    registerDashboard(context, catalog, log),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void catalog.setRoots(workspaceRoots())),
+  );
+  // The first scan's change event attaches the live runs of this host (started before a reload, or in a terminal).
+  void catalog.start();
+
   const serverModule = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
     run: { module: serverModule, transport: TransportKind.ipc },
