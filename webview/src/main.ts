@@ -104,7 +104,7 @@ const chartsRoot = h('div', { id: 'charts', class: 'charts' });
 const tabs = custom(
   'vscode-tabs',
   { id: 'tabs', 'selected-index': String(TABS.indexOf(ui.tab)) },
-  custom('vscode-tab-header', { slot: 'header', id: 'tab-pool' }, 'Pool'),
+  custom('vscode-tab-header', { slot: 'header', 'data-tab': 'pool' }, 'Pool'),
   custom(
     'vscode-tab-panel',
     { id: 'panel-pool' },
@@ -116,8 +116,8 @@ const tabs = custom(
       h('p', { class: 'hint muted', id: 'key-help' }, KEY_HELP),
     ),
   ),
-  custom('vscode-tab-header', { slot: 'header', id: 'tab-charts' }, 'Charts'),
-  custom('vscode-tab-panel', { id: 'panel-charts' }, chartsRoot),
+  custom('vscode-tab-header', { slot: 'header', 'data-tab': 'charts' }, 'Charts'),
+  custom('vscode-tab-panel', { 'data-tab': 'charts' }, chartsRoot),
 );
 
 document.getElementById('app')!.append(
