@@ -289,7 +289,7 @@ class Controller {
   private evalSet: LabelledSet | null = null;
   private similarity!: SimilarityFilter<ItemRef>;
   private readonly vetoedInFilter = new Set<string>();
-  private readonly monitor = new CollapseMonitor();
+  private readonly monitor: CollapseMonitor;
   private warnedLongFewShot = false;
   /** Sample ids the worker keeps for this step; released when the step ends, however it ends. */
   private heldSamples: string[] = [];
@@ -302,6 +302,7 @@ class Controller {
   ) {
     this.config = writer.config;
     this.listener = options.listener ?? {};
+    this.monitor = new CollapseMonitor({ curationOnly: purpose === 'curate' });
   }
 
   async run(): Promise<TrainOutcome> {

@@ -9,7 +9,8 @@
 //   (near) deterministic; an absolute floor would not fit models of different vocabularies.
 // - label_accuracy at least 0.2 below the best seen earlier in the run, on items with a known answer
 //   (seed answers, relabels): the majority has drifted away from the truth.
-// - no-kept-items: a step trained nothing (the difficulty band or the filters rejected every item).
+// - no-kept-items: a step trained nothing (the difficulty band or the filters rejected every item); in a
+//   curation-only run, which trains nothing by design, a step that kept nothing.
 import type { Alert, StepMetrics } from '../protocol/events';
 
 export const COLLAPSE_THRESHOLDS = {
@@ -23,7 +24,8 @@ export const COLLAPSE_THRESHOLDS = {
 export type MonitorReading = Pick<
   StepMetrics,
   'step' | 'voted' | 'trained' | 'all_equal_share' | 'entropy' | 'label_accuracy'
->;
+> &
+  Partial<Pick<StepMetrics, 'kept'>>;
 
 export type MonitorAlert = Pick<Alert, 'step' | 'kind' | 'detail' | 'metrics'>;
 
@@ -33,6 +35,8 @@ export class CollapseMonitor {
   private readonly baselineEntropies: number[] = [];
   private bestLabelAccuracy: number | null = null;
   private active = new Set<Condition>();
+
+  constructor(private readonly options: { curationOnly?: boolean } = {}) {}
 
   /** Folds in one completed step; returns the alerts whose condition starts at this step. */
   observe(reading: MonitorReading): MonitorAlert[] {
@@ -77,7 +81,16 @@ export class CollapseMonitor {
       this.bestLabelAccuracy = best === null ? accuracy : Math.max(best, accuracy);
     }
 
-    if (reading.trained === 0) {
+    if (this.options.curationOnly) {
+      if (reading.kept === 0) {
+        now.set('no-kept-items', {
+          step,
+          kind: 'no-kept-items',
+          detail: `step ${step} kept nothing: no item passed the filters and the difficulty band`,
+          metrics: { voted: reading.voted, kept: 0 },
+        });
+      }
+    } else if (reading.trained === 0) {
       now.set('no-kept-items', {
         step,
         kind: 'no-kept-items',

@@ -13,6 +13,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { exportCommand } from '../../src/cli/commands/export';
 import type { RunConfigInput } from '../../src/core/config';
 import { runLoop, train, type TrainListener, type TrainOutcome } from '../../src/engine/controller';
+import { CollapseMonitor } from '../../src/engine/monitor';
 import { RunLockedError } from '../../src/engine/runLock';
 import { appendDecision, replayRun, runPaths } from '../../src/engine/runStore';
 import { parseRunEvent, type RunEvent, type RunEventOf, type RunEventType } from '../../src/protocol/events';
@@ -205,6 +206,7 @@ describe('serl curate with the OpenAI backend', () => {
       assert.equal(m.loss, null);
       assert.ok(m.voted >= 1 && m.agreement_mean !== null);
     }
+    assert.deepEqual(ofType(events, 'alert'), [], 'every step kept items: no alert (in particular not "trained nothing")');
     assert.deepEqual(ofType(events, 'checkpoint').map((checkpoint) => checkpoint.step), [1, 2, 3]);
     assert.ok(existsSync(join(runPaths(dir, runId).dir, 'checkpoints', 'step-000003', 'curation.json')));
     assert.equal(ofType(events, 'run-finished')[0].status, 'completed');
@@ -284,6 +286,15 @@ describe('serl curate with the OpenAI backend', () => {
     const { pool } = await replayRun(runPaths(dir, runId));
     assert.deepEqual([...pool.steps.keys()].sort(), [1, 2, 3]);
     assert.ok(pool.liveItems().every((item) => item.step === 1 || item.session === 1), 'steps 2 and 3 are the resumed session\'s');
+  });
+
+  it('alerts on a step that kept nothing, not on the training it never does', async () => {
+    const monitor = new CollapseMonitor({ curationOnly: true });
+    const reading = { voted: 4, trained: 0, all_equal_share: 0, entropy: null, label_accuracy: null };
+    assert.deepEqual(monitor.observe({ ...reading, step: 1, kept: 2 }), []);
+    assert.deepEqual(monitor.observe({ ...reading, step: 2, kept: 0 }), [
+      { step: 2, kind: 'no-kept-items', detail: 'step 2 kept nothing: no item passed the filters and the difficulty band', metrics: { voted: 4, kept: 0 } },
+    ]);
   });
 
   it('refuses to train with a backend that cannot train', async () => {

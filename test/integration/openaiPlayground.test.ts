@@ -56,7 +56,7 @@ describe('playgroundItems', () => {
 
 describe('the playground with the OpenAI backend of a run config', () => {
   it('samples n responses to the bare instruction and reports the vote against the item\'s answer', async () => {
-    server.handler = (request, response) => {
+    server.handler = (_, response) => {
       const answers = ['42', '42', '\\frac{84}{2}', '41', 'x', '42'];
       sendJson(response, 200, completionBody(answers.map((answer, i) => (answer === 'x' ? 'I cannot tell. ```no``` answer' : `Step ${i}: \\boxed{${answer}}`))));
     };
