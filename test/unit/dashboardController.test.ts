@@ -6,11 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
+import { WorkspaceRunCatalog } from '../../src/engine/runFeed';
 import { RunWriter } from '../../src/engine/runStore';
 import { DashboardController, type DashboardUi } from '../../src/extension/dashboard/controller';
 import { cachedSeedTexts } from '../../src/extension/dashboard/runModel';
 import { parseHostMessage, type HostMessage, type HostMessageOf, type PoolRow } from '../../src/protocol/dashboard';
-import { createTestRun, emitRejectedItem, emitVotedItem, FolderRunCatalog, SEED_TEXTS } from './dashboardRunFolder';
+import { createTestRun, emitRejectedItem, emitVotedItem, SEED_TEXTS } from './dashboardRunFolder';
 
 const root = mkdtempSync(join(tmpdir(), 'serl-dashboard-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -71,10 +72,11 @@ async function waitFor(what: string, condition: () => boolean): Promise<void> {
   }
 }
 
-const open: { controller: DashboardController; writer: RunWriter | null }[] = [];
+const open: { controller: DashboardController; catalog: WorkspaceRunCatalog; writer: RunWriter | null }[] = [];
 afterEach(async () => {
-  for (const { controller, writer } of open.splice(0)) {
+  for (const { controller, catalog, writer } of open.splice(0)) {
     controller.dispose();
+    catalog.dispose();
     await writer?.close();
   }
 });
@@ -82,7 +84,8 @@ afterEach(async () => {
 async function setUp(options: { review?: boolean; chunkRows?: number } = {}) {
   const workspace = join(root, `ws-${workspaces++}`);
   const writer = await createTestRun(workspace, 'run-a', options);
-  const catalog = new FolderRunCatalog(workspace);
+  // The run manager's catalog, following the logs every 10 ms.
+  const catalog = new WorkspaceRunCatalog([workspace], { feedPollMs: 10 });
   await catalog.refresh();
   const page = new Page();
   const user = new User();
@@ -96,7 +99,7 @@ async function setUp(options: { review?: boolean; chunkRows?: number } = {}) {
     chunkRows: options.chunkRows ?? 2000,
     flushMs: 5,
   });
-  const handle = { controller, writer: writer as RunWriter | null };
+  const handle = { controller, catalog, writer: writer as RunWriter | null };
   open.push(handle);
   return { workspace, writer, catalog, page, user, log, controller, handle };
 }

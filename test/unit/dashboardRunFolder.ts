@@ -1,82 +1,8 @@
-// For the dashboard's tests: a RunCatalog over real run folders (JsonlFollower + appendDecision, the run
-// store's own reader and writer), and a writer that fills a run the way the controller does.
+// For the dashboard's tests: runs written the way the controller writes them (RunWriter), with a seed file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultRunConfig } from '../../src/core/config';
-import { JsonlFollower } from '../../src/engine/jsonl';
-import { appendDecision, createRun, listRuns, runPaths, RunWriter, type RunSummary } from '../../src/engine/runStore';
-import type { Disposable, RunCatalog, RunFeed, RunFeedListener } from '../../src/extension/runFeed';
-import { parseDecision, parseRunEvent, type DecisionInput } from '../../src/protocol/events';
-
-export class FolderRunFeed implements RunFeed {
-  readonly dir: string;
-  private readonly paths;
-
-  constructor(
-    workspace: string,
-    readonly runId: string,
-    private readonly intervalMs = 10,
-  ) {
-    this.paths = runPaths(workspace, runId);
-    this.dir = this.paths.dir;
-  }
-
-  subscribe(listener: RunFeedListener): Disposable {
-    const events = new JsonlFollower(this.paths.events, parseRunEvent);
-    const decisions = new JsonlFollower(this.paths.decisions, parseDecision);
-    const onError = (error: unknown) => listener.onProblem(String(error));
-    events.start(
-      (batch) => {
-        if (batch.reset) listener.onReset();
-        batch.problems.forEach((problem) => listener.onProblem(problem.message));
-        if (batch.records.length) listener.onEvents(batch.records);
-      },
-      { intervalMs: this.intervalMs, onError },
-    );
-    decisions.start(
-      (batch) => {
-        if (batch.reset) listener.onReset();
-        batch.problems.forEach((problem) => listener.onProblem(problem.message));
-        if (batch.records.length) listener.onDecisions(batch.records);
-      },
-      { intervalMs: this.intervalMs, onError },
-    );
-    return { dispose: () => void Promise.all([events.stop(), decisions.stop()]) };
-  }
-
-  decide(decision: DecisionInput) {
-    return appendDecision(this.paths, decision);
-  }
-}
-
-export class FolderRunCatalog implements RunCatalog {
-  private runs: RunSummary[] = [];
-  private readonly listeners = new Set<() => void>();
-  /** Feeds handed out, so a test can check they were all unsubscribed. */
-  readonly feeds: FolderRunFeed[] = [];
-
-  constructor(readonly workspace: string) {}
-
-  async refresh(): Promise<void> {
-    this.runs = await listRuns(this.workspace);
-    this.listeners.forEach((listener) => listener());
-  }
-
-  list(): RunSummary[] {
-    return this.runs;
-  }
-
-  onDidChange(listener: () => void): Disposable {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  }
-
-  feed(runId: string): RunFeed {
-    const feed = new FolderRunFeed(this.workspace, runId);
-    this.feeds.push(feed);
-    return feed;
-  }
-}
+import { createRun, RunWriter } from '../../src/engine/runStore';
 
 export const SEED_TEXTS = [
   'What is the sum of 12 and 30?',
