@@ -55,6 +55,14 @@ class User implements DashboardUi {
   openPanel(runId: string | null) {
     this.panels.push(runId);
   }
+  /** Cancels a long task after this many steps (null: never). */
+  cancelAfter: number | null = null;
+  progressTitles: string[] = [];
+  async withProgress(title: string, _total: number, task: (step: () => boolean) => Promise<void>) {
+    this.progressTitles.push(title);
+    let steps = 0;
+    await task(() => this.cancelAfter !== null && ++steps >= this.cancelAfter);
+  }
 }
 
 class Log {
@@ -238,6 +246,14 @@ describe('DashboardController', () => {
     );
     await waitFor('vetoed rows', () => page.rows.get('s1-1')!.review === 'vetoed' && page.rows.get('s1-2')!.review === 'vetoed');
 
+    // Cancelled after the first of two: one is written, and the reply says it was cut short.
+    user.cancelAfter = 1;
+    await controller.receive({ type: 'decide', runId: 'run-a', requestId: 6, action: 'accept', itemIds: ['s1-1', 's1-2'], scope: '' });
+    assert.deepEqual(page.of('decision-result').at(-1), { type: 'decision-result', requestId: 6, written: 1, cancelled: true, errors: [] });
+    assert.equal(user.progressTitles.at(-1), 'SeRL: accept 2 items');
+    user.cancelAfter = null;
+    await waitFor('re-accepted row', () => page.rows.get('s1-1')!.review === 'accepted');
+
     // Relabel: the host asks for the answer; an empty answer is a cancel.
     await controller.receive({ type: 'relabel', runId: 'run-a', requestId: 4, itemId: 's1-1' });
     await waitFor('relabelled row', () => page.rows.get('s1-1')!.label === '42');
@@ -246,7 +262,7 @@ describe('DashboardController', () => {
     assert.equal(page.of('decision-result').at(-1)!.cancelled, true);
     assert.deepEqual(
       decisionLines(workspace).map((d) => d.type),
-      ['accept', 'veto', 'veto', 'relabel'],
+      ['accept', 'veto', 'veto', 'accept', 'relabel'],
     );
   });
 

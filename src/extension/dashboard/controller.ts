@@ -22,6 +22,11 @@ export interface DashboardUi {
   askAnswer(itemId: string, text: string, suggestion: string | null): Promise<string | undefined>;
   /** Opens the dashboard in an editor tab. */
   openPanel(runId: string | null): void;
+  /**
+   * Runs a long task (a bulk decision) with visible progress; `step` reports one unit done of `total`
+   * and says whether the user cancelled.
+   */
+  withProgress(title: string, total: number, task: (step: () => boolean) => Promise<void>): Promise<void>;
 }
 
 export interface DashboardLog {
@@ -157,11 +162,11 @@ export class DashboardController implements Disposable {
   private follow(runId: string | null): void {
     this.unfollow();
     if (runId === null) return;
+    const feed = this.options.catalog.feed(runId);
     const model = new DashboardRunModel(runId, this.options.seedTexts);
     this.model = model;
-    void this.post({ type: 'pool-reset', runId });
-    const feed = this.options.catalog.feed(runId);
     this.feed = feed;
+    void this.post({ type: 'pool-reset', runId });
     this.subscription = feed.subscribe({
       onEvents: (events) => {
         model.applyEvents(events);
@@ -271,16 +276,25 @@ export class DashboardController implements Disposable {
       }
     }
     let written = 0;
-    for (const itemId of known) {
-      try {
-        await feed.decide({ type: message.action, item_id: itemId });
-        written += 1;
-      } catch (error) {
-        errors.push(`${itemId}: ${(error as Error).message}`);
+    let cancelled = false;
+    // Each decision is its own durable append (the run store's contract), so a large bulk action takes a
+    // while: it shows progress and can be cancelled, keeping what was written.
+    await this.options.ui.withProgress(`SeRL: ${ACTION_VERBS[message.action].toLowerCase()} ${known.length} items`, known.length, async (step) => {
+      for (const itemId of known) {
+        try {
+          await feed.decide({ type: message.action, item_id: itemId });
+          written += 1;
+        } catch (error) {
+          errors.push(`${itemId}: ${(error as Error).message}`);
+        }
+        if (step()) {
+          cancelled = written + errors.length < known.length;
+          break;
+        }
       }
-    }
+    });
     if (errors.length) this.options.log.error(`dashboard: ${message.action}: ${errors.join('; ')}`);
-    await this.reply(message.requestId, written, false, errors);
+    await this.reply(message.requestId, written, cancelled, errors);
   }
 
   private async relabel(message: WebviewMessageOf<'relabel'>): Promise<void> {

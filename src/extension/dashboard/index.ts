@@ -34,6 +34,16 @@ export function registerDashboard(context: vscode.ExtensionContext, catalog: Run
     openPanel(runId) {
       void vscode.commands.executeCommand(OPEN_DASHBOARD_COMMAND, runId ?? undefined);
     },
+    async withProgress(title, total, task) {
+      // One item needs no progress notification.
+      if (total <= 1) return task(() => false);
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
+        task(() => {
+          progress.report({ increment: 100 / total });
+          return token.isCancellationRequested;
+        }),
+      );
+    },
   };
 
   /** Serves the app in `webview` and connects it to a controller; disposing undoes both. */
