@@ -18,7 +18,7 @@ import { RunLockedError } from '../../src/engine/runLock';
 import { appendDecision, replayRun, runPaths } from '../../src/engine/runStore';
 import { parseRunEvent, type RunEvent, type RunEventOf, type RunEventType } from '../../src/protocol/events';
 import { runInProcess } from '../cli/cli';
-import { completionBody, sendJson, TestOpenAIServer, type RecordedRequest } from './openaiServer';
+import { chatBody, completionBody, sendJson, TestOpenAIServer, type RecordedRequest } from './openaiServer';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -84,7 +84,9 @@ async function answerByRules(request: RecordedRequest, response: import('node:ht
     sendJson(response, 401, { error: { message: `Incorrect API key provided: ${String(request.headers.authorization)}` } });
     return;
   }
-  const prompt = String(request.body.prompt);
+  const chat = request.path.endsWith('/chat/completions');
+  const prompt = chat ? (request.body.messages as { content: string }[]).at(-1)!.content : String(request.body.prompt);
+  const body = chat ? chatBody : completionBody;
   const n = Number(request.body.n);
   if (n === 1) {
     await beforeSelfInstruct?.(request);
@@ -95,13 +97,13 @@ async function answerByRules(request: RecordedRequest, response: import('node:ht
     if (problemCursor % 4 === 1) lines.push(RULE_VIOLATION, SEED_COPY);
     lines.push(NEW_PROBLEMS[problemCursor++ % NEW_PROBLEMS.length].text);
     const continuation = ' ' + lines.map((line, i) => (i === 0 ? line : `${next + i}. ${line}`)).join('\n');
-    sendJson(response, 200, completionBody([continuation]));
+    sendJson(response, 200, body([continuation]));
     return;
   }
   const difficulty = NEW_PROBLEMS.find((problem) => problem.text === prompt)?.difficulty ?? 'kept';
   const base = prompt.length;
   const answers = Array.from({ length: n }, (_, i) => (difficulty === 'easy' ? base : difficulty === 'hard' ? base + i : i < n / 2 ? base : base + i));
-  sendJson(response, 200, completionBody(answers.map((answer) => `Working it out step by step, the result is \\boxed{${answer}}.`)));
+  sendJson(response, 200, body(answers.map((answer) => `Working it out step by step, the result is \\boxed{${answer}}.`)));
 }
 
 function writeConfig(dir: string, overrides: RunConfigInput = {}): string {
@@ -286,6 +288,29 @@ describe('serl curate with the OpenAI backend', () => {
     const { pool } = await replayRun(runPaths(dir, runId));
     assert.deepEqual([...pool.steps.keys()].sort(), [1, 2, 3]);
     assert.ok(pool.liveItems().every((item) => item.step === 1 || item.session === 1), 'steps 2 and 3 are the resumed session\'s');
+  });
+
+  it('with api "chat", sends self-instruction as system + user messages and rollouts as one user message', async () => {
+    const dir = workspace('chat');
+    const configFile = writeConfig(dir, { max_steps: 1, backend: { kind: 'openai', base_url: server.baseUrl, model: 'test-model', api: 'chat' } });
+    const outcome = await curate(dir, { configFile });
+    assert.equal(outcome.status, 'completed', outcome.detail);
+    assert.ok(server.requests.length > 0 && server.requests.every((request) => request.path === '/v1/chat/completions'));
+    const selfInstruct = server.requests.filter((request) => request.body.n === 1);
+    const rollouts = server.requests.filter((request) => request.body.n === 6);
+    assert.ok(selfInstruct.length > 0 && rollouts.length > 0);
+    for (const request of selfInstruct) {
+      const messages = request.body.messages as { role: string; content: string }[];
+      assert.deepEqual(messages.map((message) => message.role), ['system', 'user']);
+      assert.match(messages[0].content, /^Please act as a professional math teacher\./);
+      assert.match(messages[1].content, /\n5\.$/);
+    }
+    for (const request of rollouts) {
+      const messages = request.body.messages as { role: string; content: string }[];
+      assert.equal(messages.length, 1);
+      assert.equal(messages[0].role, 'user');
+      assert.ok(NEW_PROBLEMS.some((problem) => problem.text === messages[0].content), messages[0].content);
+    }
   });
 
   it('alerts on a step that kept nothing, not on the training it never does', async () => {
