@@ -179,6 +179,21 @@ describe('OpenAIBackend: bad answers', () => {
     await assert.rejects(backend().sample({ requests: [request({ id: 3 })] }), /request 3, model test-model\): unexpected completion: choices\[0\]\.text: /);
   });
 
+  it('reports an error object answered with status 200', async () => {
+    server.handler = (_, response) => sendJson(response, 200, { error: { message: 'prompt is too long', type: 'BadRequestError' } });
+    await assert.rejects(backend().sample({ requests: [request({ id: 4 })] }), /request 4, model test-model\): the server answered an error: "prompt is too long"/);
+  });
+
+  it('does not retry a request fetch refuses to send, and keeps the key out of the message', async () => {
+    await assert.rejects(backend({ apiKey: `${KEY}\nline-two` }).sample({ requests: [request()] }), (error: Error) => {
+      assert.match(error.message, /the request could not be sent: /);
+      assert.ok(!error.message.includes(KEY));
+      return true;
+    });
+    assert.equal(server.requests.length, 0);
+    assert.equal(retries.length, 0);
+  });
+
   it('fails when the server answers fewer choices than n', async () => {
     server.handler = (_, response) => sendJson(response, 200, completionBody(['only one']));
     await assert.rejects(backend().sample({ requests: [request({ n: 4 })] }), /1 choices with indices \[0\] where n=4 \(indices 0\.\.3\) were asked for \(some servers, e\.g\. Ollama, ignore n/);

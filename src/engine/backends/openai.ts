@@ -326,6 +326,9 @@ export class OpenAIBackend implements SamplingBackend {
     } catch {
       throw new OpenAIRequestError(`the answer is not JSON: ${quote(text)}`, null, false);
     }
+    if (typeof value === 'object' && value !== null && 'error' in value && !('choices' in value)) {
+      throw new OpenAIRequestError(`the server answered an error${serverMessage(text)}`, null, false);
+    }
     let choices: Choice[];
     let usage: z.infer<typeof UsageSchema>;
     if (chat) {
@@ -437,9 +440,10 @@ export function parseRetryAfter(headers: Headers, now: number = Date.now()): num
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-/** fetch's TypeError → what happened on the socket, retryable. */
+/** fetch's TypeError → what happened on the socket (retryable), or a request fetch refused to send (not). */
 function connectionFailure(error: unknown): OpenAIRequestError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause === undefined) return new OpenAIRequestError(`the request could not be sent: ${(error as Error).message}`, null, false);
   const code = cause?.code;
   const what =
     code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
