@@ -2,7 +2,7 @@
 import { findNodeAtOffset, getLocation, parseTree, type Node as JsonNode } from 'jsonc-parser';
 import { CompletionItemKind, MarkupKind, SymbolKind, type CompletionItem, type DocumentSymbol, type Hover, type Position } from 'vscode-languageserver/node';
 import { answerKey, answersEquivalent, extractAnswer } from '../src/core/answers';
-import { INSTRUCTION_FIELDS, JSON_PARSE_OPTIONS, KNOWN_SEED_FIELDS, seedAnswer } from '../src/core/seeds';
+import { INSTRUCTION_FIELDS, JSON_PARSE_OPTIONS, KNOWN_SEED_FIELDS, seedAnswer, tooDeepAt } from '../src/core/seeds';
 import { currentInstructionRange } from './duplicates';
 import { shiftRange, type SeedDocument, type SeedEntry } from './seedDocument';
 import type { SeedWorkspace } from './workspace';
@@ -89,6 +89,7 @@ export function seedCompletions(doc: SeedDocument, position: Position): Completi
     text = doc.text;
     offset = doc.offsetAt(position);
   }
+  if (tooDeepAt(text) >= 0) return [];
   const location = getLocation(text, offset);
   if (!location.isAtPropertyKey) return [];
   const depth = doc.format === 'jsonl' ? 1 : location.path[0] === 'items' || location.path[0] === 'data' ? 3 : 2;

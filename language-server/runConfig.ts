@@ -2,7 +2,7 @@
 // on the exact key or value it is about.
 import { findNodeAtLocation, getNodeValue, parseTree, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import { parseRunConfig } from '../src/core/config';
-import { JSON_PARSE_OPTIONS, jsonSyntaxProblems, type Range } from '../src/core/seeds';
+import { JSON_PARSE_OPTIONS, jsonSyntaxProblems, MAX_JSON_DEPTH, tooDeepAt, type Range } from '../src/core/seeds';
 
 export type RunConfigDiagnosticCode = 'json-syntax' | 'config-unknown-key' | 'config-invalid';
 
@@ -32,6 +32,8 @@ function pathSegments(path: string): (string | number)[] {
 
 export function validateRunConfig(text: string, positionAt: (offset: number) => { line: number; character: number }): RunConfigDiagnostic[] {
   const rangeAt = (offset: number, length: number): Range => ({ start: positionAt(offset), end: positionAt(offset + length) });
+  const deep = tooDeepAt(text);
+  if (deep >= 0) return [{ range: rangeAt(deep, 1), code: 'json-syntax', message: `nested more than ${MAX_JSON_DEPTH} levels deep: not analysed` }];
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, JSON_PARSE_OPTIONS);
   if (errors.length > 0 || root === undefined) {

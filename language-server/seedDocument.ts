@@ -30,15 +30,13 @@ export class SeedEntry {
     readonly normalized: string | null,
   ) {
     this.index = parsedAt;
+    this.key = normalized === null ? null : duplicateKey(normalized);
+    this.answered = item !== null && hasAnswer(item);
   }
 
-  get key(): string | null {
-    return this.normalized === null ? null : duplicateKey(this.normalized);
-  }
-
-  get answered(): boolean {
-    return this.item !== null && hasAnswer(this.item);
-  }
+  /** The exact-duplicate key (null without an instruction), and whether the item has an answer: cached, as every publication reads them for every entry. */
+  readonly key: string | null;
+  readonly answered: boolean;
 
   /** Lines to add to ranges computed at parse time. */
   get shift(): number {

@@ -294,6 +294,36 @@ const enum JsonError {
   InvalidCharacter = 16,
 }
 
+/**
+ * Nesting deeper than this is reported, not analysed: jsonc-parser recurses once per level and would
+ * overflow the stack on a line of ten thousand '['. No real seed item comes near it.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** The offset of the bracket that nests deeper than MAX_JSON_DEPTH (strings skipped), or −1. */
+export function tooDeepAt(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 92 /* \ */) i++;
+      else if (char === 34 /* " */) inString = false;
+    } else if (char === 34) {
+      inString = true;
+    } else if (char === 91 /* [ */ || char === 123 /* { */) {
+      if (++depth > MAX_JSON_DEPTH) return i;
+    } else if (char === 93 /* ] */ || char === 125 /* } */) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+function tooDeepProblem(range: Range): SeedProblem {
+  return { range, severity: 'error', code: 'json-syntax', message: `nested more than ${MAX_JSON_DEPTH} levels deep: not analysed` };
+}
+
 /** jsonc-parser options for strict JSON. */
 export const JSON_PARSE_OPTIONS = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
 
@@ -414,6 +444,8 @@ class LineValue extends LocatedValue {
   }
 
   protected computeFields(): ReadonlyMap<string, FieldRange> {
+    // Too deep to locate fields: ranges fall back to the whole item.
+    if (tooDeepAt(this.text) >= 0) return new Map();
     return propertyRanges(parseTree(this.text, undefined, JSON_PARSE_OPTIONS), (offset, length) => lineRange(this.line, offset, offset + length));
   }
 }
@@ -440,6 +472,8 @@ export function parseSeedLine(text: string, line: number): SeedLineResult {
 }
 
 function lineSyntaxProblem(text: string, line: number, parseError: Error): SeedProblem {
+  const deep = tooDeepAt(text);
+  if (deep >= 0) return tooDeepProblem(lineRange(line, deep, deep + 1));
   const errors: ParseError[] = [];
   parseTree(text, errors, JSON_PARSE_OPTIONS);
   const first = errors[0];
@@ -556,6 +590,11 @@ export function parseSeedJson(text: string): ParsedSeedFile {
   const positionAt = positionsOf(body);
   const rangeAt = (offset: number, length: number): Range => ({ start: positionAt(offset), end: positionAt(offset + length) });
   const parsed: ParsedSeedFile = { items: [], problems: [] };
+  const deep = tooDeepAt(body);
+  if (deep >= 0) {
+    parsed.problems.push(tooDeepProblem(rangeAt(deep, 1)));
+    return parsed;
+  }
 
   const errors: ParseError[] = [];
   const root = parseTree(body, errors, JSON_PARSE_OPTIONS);

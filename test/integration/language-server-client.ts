@@ -58,7 +58,7 @@ export async function startServer(options: { rootUri?: string | null; initializa
     published.push(params);
     wake();
   });
-  connection.onNotification('window/logMessage', ({ message }: { message: string }) => logs.push(message));
+  connection.onNotification('window/logMessage', ({ message }: { message: string }) => void logs.push(message));
   connection.onRequest('client/registerCapability', () => null);
   connection.onRequest('workspace/configuration', () => [null]);
   connection.listen();

@@ -1,0 +1,177 @@
+// The language server's incremental re-validation against full re-validation (what the first server did on
+// every change: parse the whole text and run validateSeeds over it), measured in the same run on the same
+// deterministic seed file: template math problems with rare free words, ~1.5% exact and ~1% near
+// duplicates, answers, solutions and a few broken lines.
+// Timed: (1) a one-line edit in a 10k-line file — the edit applied to the document model, the duplicate
+// state updated, and the document's diagnostics assembled (what is published) — median and p90 over
+// EDITS edits of three kinds (a line rewritten, a line inserted, a duplicate line deleted); the baseline is
+// one full validation of the edited text; (2) the same over stdio against the built server (didChange to
+// publishDiagnostics, debounce 0); (3) opening a 100k-line file: document model + duplicate state +
+// diagnostics, against validateSeeds on the same text (target ≤ 1 s).
+// Run: node --import tsx bench/lsp.bench.ts [LINES_SMALL] [LINES_LARGE]   (defaults 10000 and 100000)
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { SeedDocument } from '../language-server/seedDocument';
+import { SeedWorkspace } from '../language-server/workspace';
+import { createRng, type Rng } from '../src/core/random';
+import { parseSeedText } from '../src/core/seeds';
+import { validateSeeds } from '../src/core/validate';
+import { startServer } from '../test/integration/language-server-client';
+
+const args = process.argv.slice(2);
+const SMALL = Number(args[0] ?? 10_000);
+const LARGE = Number(args[1] ?? 100_000);
+const EDITS = 60;
+const EDIT_TARGET_MS = 50;
+const OPEN_TARGET_MS = 1000;
+
+const NAMES = 'Ava Ben Chloe Daniel Emma Farid Grace Hiro Isla Jamal Kira Liam Maya Noah Olivia Priya Quinn Rosa Sam Tara'.split(' ');
+const THINGS = 'apples marbles stickers books pencils cookies coins stamps shells cards tickets balloons cupcakes oranges'.split(' ');
+const SYLLABLES = 'ka lo mi ne ru sa ti vo ze pa de fi gu ho ja bi'.split(' ');
+
+function rareWord(rng: Rng): string {
+  return Array.from({ length: 2 + rng.int(2) }, () => rng.pick(SYLLABLES)).join('');
+}
+
+function problem(rng: Rng): string {
+  const detail = Array.from({ length: 6 + rng.int(12) }, () => rareWord(rng)).join(' ');
+  return `${rng.pick(NAMES)} has ${1 + rng.int(90)} ${rng.pick(THINGS)}. ${detail}. Then ${rng.pick(NAMES)} gives ${1 + rng.int(20)} more. How many ${rng.pick(THINGS)} are there now?`;
+}
+
+function seedLine(rng: Rng, earlier: string[]): string {
+  const roll = rng.next();
+  if (roll < 0.001) return `{"problem": "${problem(rng)}", "answer": `;
+  let text: string;
+  if (roll < 0.016 && earlier.length > 0) text = rng.pick(earlier).toUpperCase();
+  else if (roll < 0.026 && earlier.length > 0) text = rng.pick(earlier).replace(/\d+/, (digits) => String(Number(digits) + 1));
+  else text = problem(rng);
+  earlier.push(text);
+  const answer = 1 + rng.int(500);
+  const item: Record<string, unknown> = { problem: text, answer };
+  if (rng.next() < 0.5) item.solution = `Adding step by step gives $\\boxed{${rng.next() < 0.97 ? answer : answer + 1}}$.`;
+  return JSON.stringify(item);
+}
+
+function generate(lines: number, seed: number): string[] {
+  const rng = createRng(seed);
+  const earlier: string[] = [];
+  return Array.from({ length: lines }, () => seedLine(rng, earlier));
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
+
+/** What the first server did per change: the whole text parsed and validated. */
+function fullValidation(uri: string, text: string): number {
+  const started = performance.now();
+  validateSeeds([{ file: uri, ...parseSeedText(text, 'jsonl') }]);
+  return performance.now() - started;
+}
+
+type Edit = { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string };
+
+/** Edits of three kinds at random lines: rewrite a line, insert one (often a duplicate), delete one. */
+function randomEdit(rng: Rng, doc: SeedDocument, pool: string[]): Edit {
+  const line = rng.int(doc.lineCount - 1);
+  const kind = rng.int(3);
+  const newLine = rng.next() < 0.3 ? rng.pick(pool) : seedLine(rng, pool);
+  if (kind === 0) return { range: { start: { line, character: 0 }, end: { line, character: doc.entries[line]!.text.length } }, text: newLine };
+  if (kind === 1) return { range: { start: { line, character: 0 }, end: { line, character: 0 } }, text: `${newLine}\n` };
+  return { range: { start: { line, character: 0 }, end: { line: line + 1, character: 0 } }, text: '' };
+}
+
+function inProcessEdits(lines: string[]): void {
+  const uri = 'file:///bench/edit.seed.jsonl';
+  const rng = createRng(99);
+  const workspace = new SeedWorkspace();
+  const doc = new SeedDocument(uri, 'jsonl', 'edit.seed.jsonl', lines.join('\n'), 1);
+  let started = performance.now();
+  workspace.addDocuments([doc]);
+  const openMs = performance.now() - started;
+  started = performance.now();
+  workspace.tracker.fillIndex();
+  const indexMs = performance.now() - started;
+  console.log(`${lines.length} lines: open (parse, checks, duplicate join) ${ms(openMs)}; similarity index for edits, filled in the background ${ms(indexMs)}`);
+  const incremental: number[] = [];
+  const full: number[] = [];
+  for (let k = 0; k < EDITS; k++) {
+    const edit = randomEdit(rng, doc, lines);
+    started = performance.now();
+    const changes = doc.applyChanges([edit], k + 2);
+    workspace.applyEntryChanges([doc], changes);
+    const published = workspace.diagnostics(doc);
+    incremental.push(performance.now() - started);
+    if (k % 6 === 0) full.push(fullValidation(uri, doc.text));
+    if (published.length === 0) throw new Error('no diagnostics: the generator should produce some');
+  }
+  const median = quantile(incremental, 0.5);
+  const fullMedian = quantile(full, 0.5);
+  console.log(
+    `one-line edit, in process: incremental median ${ms(median)}, p90 ${ms(quantile(incremental, 0.9))}, max ${ms(Math.max(...incremental))} (${EDITS} edits) → ` +
+      `${(median / EDIT_TARGET_MS).toFixed(2)}× the ${EDIT_TARGET_MS} ms target; full re-validation median ${ms(fullMedian)} (${full.length} runs) → ratio ${(fullMedian / median).toFixed(0)}×`,
+  );
+}
+
+async function overStdio(lines: string[]): Promise<void> {
+  const server = await startServer();
+  try {
+    const uri = 'file:///bench/stdio.seed.jsonl';
+    const rng = createRng(5);
+    let started = performance.now();
+    server.open(uri, lines.join('\n'));
+    await server.diagnosticsAtVersion(uri, 1);
+    console.log(`over stdio, ${lines.length} lines: didOpen → publishDiagnostics ${ms(performance.now() - started)}`);
+    // A mirror of the server's document, only to pick edit positions.
+    const mirror = new SeedDocument(uri, 'jsonl', 'mirror', lines.join('\n'), 1);
+    const latencies: number[] = [];
+    for (let k = 0; k < EDITS; k++) {
+      const edit = randomEdit(rng, mirror, lines);
+      mirror.applyChanges([edit], k + 2);
+      started = performance.now();
+      server.change(uri, k + 2, [edit]);
+      await server.diagnosticsAtVersion(uri, k + 2);
+      latencies.push(performance.now() - started);
+    }
+    console.log(
+      `over stdio, one-line edit: didChange → publishDiagnostics median ${ms(quantile(latencies, 0.5))}, p90 ${ms(quantile(latencies, 0.9))} ` +
+        `(the first edit waits for the similarity index: ${ms(latencies[0]!)})`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+function largeOpen(lines: string[]): void {
+  const uri = 'file:///bench/large.seed.jsonl';
+  const text = lines.join('\n');
+  let started = performance.now();
+  const workspace = new SeedWorkspace();
+  const doc = new SeedDocument(uri, 'jsonl', 'large.seed.jsonl', text, 1);
+  const parsedMs = performance.now() - started;
+  workspace.addDocuments([doc]);
+  const joinedMs = performance.now() - started - parsedMs;
+  const diagnostics = workspace.diagnostics(doc);
+  const serverMs = performance.now() - started;
+  const baselineMs = fullValidation(uri, text);
+  console.log(
+    `open ${lines.length} lines in process: parse + item checks ${ms(parsedMs)}, duplicates ${ms(joinedMs)}, assembly → ${diagnostics.length} diagnostics; ` +
+      `total ${ms(serverMs)} → ${(serverMs / OPEN_TARGET_MS).toFixed(2)}× the ${OPEN_TARGET_MS} ms target; validateSeeds on the same text ${ms(baselineMs)} → ratio ${(baselineMs / serverMs).toFixed(2)}×`,
+  );
+}
+
+async function main(): Promise<void> {
+  const small = generate(SMALL, 20251125);
+  inProcessEdits(small);
+  if (existsSync(path.resolve(__dirname, '../dist/server.js'))) await overStdio(small);
+  else console.log('over stdio: dist/server.js not built (npm run build); skipped');
+  largeOpen(generate(LARGE, 7));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
