@@ -3,6 +3,15 @@
 // the item detail and the charts. It holds no run data of its own beyond what the host sent: on load it
 // says `ready` and the host sends everything again; UI state (run, query, selection) survives hiding the
 // view through vscode.getState/setState. Every host message is validated before use.
+//
+// Hooks for end-to-end tests (stable): #run-select, #run-summary, #problems, #status-line;
+// vscode-tab-header[data-tab="pool"|"charts"]; #pool-search, #filter-status, #filter-reason, #sort-key,
+// #sort-direction, #pool-count, #bulk-accept, #bulk-veto; #pool-list (role=grid) with rows
+// [role=row][data-item-id][data-status][data-stage][aria-selected] and cells [data-column]; #item-detail
+// (role=region, data-item-id) with [data-action="accept"|"veto"|"relabel"], [data-field=…],
+// [data-section="vote"|"sources"|"nearest"], [data-group-index], [data-response-index]; #charts with
+// figure[data-chart="reward"|"items"|"loss"|"kl"|"entropy"|"response-length"|"tokens-per-s"|"eval"],
+// #alerts li[data-step][data-alert-kind].
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -376,6 +385,7 @@ function resetRun(runId: string): void {
   charts.update(true, [], []);
   problemsBox.replaceChildren();
   problemsBox.hidden = true;
+  problemCount = 0;
   if (sameRun) {
     pendingScroll = ui.scrollTop;
   } else {
@@ -387,6 +397,8 @@ function resetRun(runId: string): void {
 }
 
 let pendingScroll: number | null = ui.scrollTop;
+let problemCount = 0;
+const MAX_LISTED_PROBLEMS = 200;
 
 function handle(message: HostMessage): void {
   switch (message.type) {
@@ -427,10 +439,13 @@ function handle(message: HostMessage): void {
       return;
     case 'problems': {
       if (message.runId !== shownRunId) return;
+      problemCount += message.messages.length;
       const list = problemsBox.querySelector('ul') ?? h('ul', {});
-      list.append(...message.messages.map((text) => h('li', {}, text)));
-      const count = list.children.length;
-      problemsBox.replaceChildren(h('summary', {}, `${count} problem${count === 1 ? '' : 's'} in this run's logs (skipped lines are not shown)`), list);
+      // The first ones are listed (the log channel has them all): a log full of bad lines stays cheap.
+      list.append(...message.messages.slice(0, Math.max(0, MAX_LISTED_PROBLEMS - list.children.length)).map((text) => h('li', {}, text)));
+      const more = problemCount - list.children.length;
+      const summary = `${problemCount} problem${problemCount === 1 ? '' : 's'} in this run's logs (those lines were skipped)${more ? `; ${more} more in the SeRL log` : ''}`;
+      problemsBox.replaceChildren(h('summary', {}, summary), list);
       problemsBox.hidden = false;
       return;
     }
