@@ -61,8 +61,6 @@ function seedFileSelector(): vscode.DocumentSelector {
 
 class PlaygroundDocuments implements vscode.TextDocumentContentProvider {
   private readonly contents = new Map<string, string>();
-  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.changed.event;
   private counter = 0;
 
   /** A new read-only document (a fresh URI per sample, so earlier results stay open as they were). */
@@ -82,7 +80,6 @@ class PlaygroundDocuments implements vscode.TextDocumentContentProvider {
   }
 
   dispose(): void {
-    this.changed.dispose();
     this.contents.clear();
   }
 }
@@ -117,10 +114,11 @@ class Playground implements vscode.Disposable {
   }
 
   async sample(uri: vscode.Uri | undefined, index: number | undefined): Promise<void> {
+    // The run config may start a process or send the API key to its base_url: only in a trusted workspace.
+    if (!requireTrust('Sampling in the playground')) return;
     try {
       const target = await this.pickItem(uri, index);
       if (!target) return;
-      if (!requireTrust('Sampling in the playground')) return;
       const configFile = await this.pickConfig(target.document.uri);
       if (!configFile) return;
       const config = await loadRunConfigFile(configFile.fsPath);
