@@ -110,7 +110,6 @@ const TinyArchitectureSchema = z.strictObject({
   n_head: positiveInt().optional(),
   n_embd: positiveInt().optional(),
   block_size: positiveInt().optional(),
-  dropout: z.number().min(0).lt(1).optional(),
   vocab: z.string().min(1).optional(),
 });
 

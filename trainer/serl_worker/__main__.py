@@ -3,8 +3,13 @@
 import os
 import sys
 
-from .rpc import Connection, serve
-from .worker import Worker
+# Before torch loads OpenMP: idle worker threads sleep instead of spinning. On a machine shared with other
+# processes (the controller, the editor, other jobs), spinning threads steal the cores the busy ones need;
+# measured with 2 threads on 2 loaded cores, sampling ran 5-8x slower (bench/README.md, worker sampling).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .rpc import Connection, serve  # noqa: E402 (after the environment is set)
+from .worker import Worker  # noqa: E402
 
 
 def main() -> int:

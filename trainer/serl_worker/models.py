@@ -51,6 +51,11 @@ class Tokenizer(abc.ABC):
     def decode(self, ids: Sequence[int]) -> str:
         """Text of tokens, without special tokens."""
 
+    def decode_appended(self, ids: Sequence[int], text: str) -> str:
+        """``decode(ids)``, given ``text == decode(ids[:-1])``. A token may change how earlier ones decode
+        (byte-level pieces, leading spaces), so by default this decodes everything again."""
+        return self.decode(ids)
+
 
 class TinyTokenizer(Tokenizer):
     def __init__(self, chars: tiny_gpt.CharTokenizer):
@@ -73,6 +78,9 @@ class TinyTokenizer(Tokenizer):
 
     def decode(self, ids):
         return self.chars.decode(ids)
+
+    def decode_appended(self, ids, text):
+        return text + self.chars.decode(ids[-1:])  # one character per token: decoding is additive
 
 
 class HfTokenizer(Tokenizer):
@@ -121,6 +129,8 @@ class Policy:
     reference_forward: Optional[Callable[..., object]]
     save_weights: Callable[[str], None]
     load_weights: Callable[[str], None]
+    # An empty KV cache for decoding ``(batch, capacity)`` sequences; None lets the model make its own.
+    new_cache: Callable[[int, int], object]
     # Extra forward arguments for decoding that ask for the last position's logits only (transformers'
     # logits_to_keep): the prompt's full [batch, length, vocab] logits can take gigabytes.
     last_logits_only: Dict[str, int] = field(default_factory=dict)
@@ -198,6 +208,8 @@ def load_tiny(path: Optional[str], config: Optional[dict], device, dtype, refere
         reference_forward=frozen,
         save_weights=save_weights,
         load_weights=load_weights,
+        new_cache=lambda batch, capacity: tiny_gpt.KVCache(module.config, batch, capacity, dtype, device),
+        last_logits_only={"logits_to_keep": 1},
     )
 
 
@@ -279,5 +291,6 @@ def load_hf(path: str, lora: Optional[dict], device, dtype, reference: bool) -> 
         reference_forward=frozen_forward,
         save_weights=save_weights,
         load_weights=load_weights,
+        new_cache=lambda batch, capacity: None,  # transformers' DynamicCache
         last_logits_only={keep_argument: 1} if keep_argument else {},
     )

@@ -125,7 +125,50 @@ class TinyGPTConfig:
 
 class CausalLMOutput(NamedTuple):
     logits: torch.Tensor
-    past_key_values: Optional[Tuple[Tuple[torch.Tensor, torch.Tensor], ...]]
+    past_key_values: Optional["KVCache"]
+
+
+class KVCache:
+    """Keys and values of every layer, ``[batch, heads, capacity, head_dim]``, written in place (no ``torch.cat``
+    per token). Sampling allocates it for prompt + max_tokens; a forward that outgrows it doubles it. The
+    method names follow ``transformers``' ``Cache`` so the sampler treats both alike."""
+
+    def __init__(self, config: "TinyGPTConfig", batch: int, capacity: int, dtype: torch.dtype, device):
+        head_dim = config.n_embd // config.n_head
+        shape = (batch, config.n_head, capacity, head_dim)
+        self.keys = [torch.empty(shape, dtype=dtype, device=device) for _ in range(config.n_layer)]
+        self.values = [torch.empty(shape, dtype=dtype, device=device) for _ in range(config.n_layer)]
+        self.lengths = [0] * config.n_layer
+
+    def get_seq_length(self, layer: int = 0) -> int:
+        return self.lengths[layer]
+
+    def update(self, layer: int, key: torch.Tensor, value: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Appends ``key``/``value`` (``[batch, heads, new, head_dim]``) to ``layer``; returns all of its keys/values."""
+        start = self.lengths[layer]
+        end = start + key.size(2)
+        if end > self.keys[layer].size(2):
+            self.keys[layer] = self._grown(self.keys[layer], start, end)
+            self.values[layer] = self._grown(self.values[layer], start, end)
+        self.keys[layer][:, :, start:end] = key
+        self.values[layer][:, :, start:end] = value
+        self.lengths[layer] = end
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+
+    @staticmethod
+    def _grown(buffer: torch.Tensor, filled: int, needed: int) -> torch.Tensor:
+        batch, heads, capacity, head_dim = buffer.shape
+        grown = buffer.new_empty((batch, heads, max(needed, 2 * capacity), head_dim))
+        grown[:, :, :filled] = buffer[:, :, :filled]
+        return grown
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        """Keeps rows ``indices`` (in that order; repeats allowed): drops finished rows, or expands one prompt
+        into its samples. Whole rows are copied, unfilled capacity included: one contiguous copy per row is
+        faster than gathering the filled part."""
+        for layer in range(len(self.lengths)):
+            self.keys[layer] = self.keys[layer].index_select(0, indices)
+            self.values[layer] = self.values[layer].index_select(0, indices)
 
 
 class CausalSelfAttention(nn.Module):
@@ -135,20 +178,19 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.proj = nn.Linear(config.n_embd, config.n_embd)
 
-    def forward(self, x, allowed, past):
+    def forward(self, x, allowed, cache: Optional[KVCache], layer: int):
         batch, length, width = x.shape
         q, k, v = self.qkv(x).split(width, dim=2)
         q, k, v = (t.view(batch, length, self.n_head, width // self.n_head).transpose(1, 2) for t in (q, k, v))
-        if past is not None:
-            k = torch.cat([past[0], k], dim=2)
-            v = torch.cat([past[1], v], dim=2)
-        scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+        if cache is not None:
+            k, v = cache.update(layer, k, v)
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
         # A finite floor, not -inf: a padding query that may attend to nothing gets a uniform (ignored)
         # row instead of NaNs that would spread through the batch.
         scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
         y = F.softmax(scores, dim=-1) @ v
-        y = y.transpose(1, 2).contiguous().view(batch, length, width)
-        return self.proj(y), (k, v)
+        y = y.transpose(1, 2).reshape(batch, length, width)
+        return self.proj(y)
 
 
 class Block(nn.Module):
@@ -161,11 +203,9 @@ class Block(nn.Module):
             nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(), nn.Linear(4 * config.n_embd, config.n_embd)
         )
 
-    def forward(self, x, allowed, past):
-        attended, present = self.attn(self.ln_1(x), allowed, past)
-        x = x + attended
-        x = x + self.mlp(self.ln_2(x))
-        return x, present
+    def forward(self, x, allowed, cache, layer):
+        x = x + self.attn(self.ln_1(x), allowed, cache, layer)
+        return x + self.mlp(self.ln_2(x))
 
 
 class TinyGPT(nn.Module):
@@ -190,11 +230,18 @@ class TinyGPT(nn.Module):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=False):
+    def forward(
+        self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=False, logits_to_keep=0
+    ):
         """``attention_mask`` (1 = token, 0 = padding) covers the cached and the new tokens, as in
-        ``transformers``; positions count real tokens only, so left-padded prompts work."""
+        ``transformers``; positions count real tokens only, so left-padded prompts work. ``past_key_values``
+        is a ``KVCache`` (made here when ``use_cache`` and none is given), updated in place and returned.
+        ``logits_to_keep`` > 0 computes the logits of the last that many positions only."""
         batch, length = input_ids.shape
-        past_length = past_key_values[0][0].size(2) if past_key_values is not None else 0
+        cache = past_key_values
+        if cache is None and use_cache:
+            cache = KVCache(self.config, batch, length, self.wte.weight.dtype, input_ids.device)
+        past_length = cache.get_seq_length() if cache is not None else 0
         total = past_length + length
         if attention_mask is None:
             attention_mask = torch.ones(batch, total, dtype=torch.long, device=input_ids.device)
@@ -205,15 +252,17 @@ class TinyGPT(nn.Module):
         if int(position_ids.max()) >= self.config.block_size:
             raise ValueError(f"position {int(position_ids.max())} is beyond the context of {self.config.block_size}")
 
-        causal = torch.ones(length, total, dtype=torch.bool, device=input_ids.device).tril(diagonal=past_length)
-        allowed = causal[None, None] & attention_mask.bool()[:, None, None, :]
+        allowed = attention_mask.bool()[:, None, None, :]
+        if length > 1:  # one new token may attend to every cached one: no causal part
+            causal = torch.ones(length, total, dtype=torch.bool, device=input_ids.device).tril(diagonal=past_length)
+            allowed = allowed & causal[None, None]
         x = self.wte(input_ids) + self.wpe(position_ids)
-        presents = []
-        for i, block in enumerate(self.blocks):
-            x, present = block(x, allowed, past_key_values[i] if past_key_values is not None else None)
-            presents.append(present)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, allowed, cache, layer)
+        if logits_to_keep > 0:
+            x = x[:, -logits_to_keep:]
         logits = F.linear(self.ln_f(x), self.wte.weight)  # tied input/output embeddings, as in GPT-2
-        return CausalLMOutput(logits=logits, past_key_values=tuple(presents) if use_cache else None)
+        return CausalLMOutput(logits=logits, past_key_values=cache if use_cache else None)
 
     def save_pretrained(self, directory: str, tokenizer: CharTokenizer) -> None:
         os.makedirs(directory, exist_ok=True)
@@ -245,6 +294,11 @@ def read_config(directory: str) -> TinyGPTConfig:
     if not isinstance(data, dict) or data.get("model_type") != MODEL_TYPE:
         raise ValueError(f"{path}: not a tiny GPT config (model_type must be {MODEL_TYPE!r})")
     names = {field.name for field in fields(TinyGPTConfig)}
+    # A setting this model does not implement (dropout, bias, …) would be dropped without a word and the
+    # weights run differently from how they were trained: refuse it instead.
+    unknown = sorted(key for key in data if key not in names and key != "model_type")
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; the tiny GPT reads {', '.join(sorted(names))}")
     bad = [name for name in names if not isinstance(data.get(name), int) or isinstance(data.get(name), bool)]
     if bad:
         raise ValueError(f"{path}: {', '.join(sorted(bad))} must be integers")

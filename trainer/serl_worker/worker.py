@@ -232,6 +232,13 @@ class Worker:
                 raise InvalidParams("model.path", "required for an hf model")
             if model["config"] is not None:
                 raise InvalidParams("model.config", "only for a fresh tiny model; an hf model's config is in its path")
+            if model["lora"] is not None and model["lora"]["dropout"] > 0:
+                # The model always runs in eval mode (see load_hf), where peft's dropout does nothing.
+                raise InvalidParams(
+                    "model.lora.dropout",
+                    "must be 0: the worker runs the model without dropout (the PPO ratio compares two forward "
+                    "passes, which must agree), so a LoRA dropout would silently not apply",
+                )
         else:
             if model["lora"] is not None:
                 raise InvalidParams("model.lora", "LoRA is for hf models; the tiny model trains all weights")

@@ -71,6 +71,10 @@ class RpcLoopTest(unittest.TestCase):
         self.assertIn("seed: required", response["error"]["message"])
         response = self.request("initialize", {**INITIALIZE, "optimizer": {"lr": -1}})
         self.assertEqual(response["error"]["data"], {"path": "optimizer.lr"})
+        lora = {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": "all-linear"}
+        response = self.request("initialize", {**INITIALIZE, "model": {"kind": "hf", "path": "gpt2", "lora": lora}})
+        self.assertEqual(response["error"]["data"], {"path": "model.lora.dropout"})
+        self.assertIn("silently not apply", response["error"]["message"])
         response = self.request("initialize", {**INITIALIZE, "optimiser": {}})
         self.assertEqual(response["error"]["data"], {"path": "optimiser"})
         self.assertIn("unknown key", response["error"]["message"])

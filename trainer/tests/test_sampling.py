@@ -11,6 +11,20 @@ def spec(policy, prompt, **options):
     return sampling.SampleSpec(prompt_ids=policy.tokenizer.encode_prompt(prompt), **options)
 
 
+def greedy_without_cache(policy, prompt_ids, max_tokens):
+    """Greedy decoding the slow, obvious way: a full forward over the whole sequence for every token."""
+    ids = list(prompt_ids)
+    response = []
+    with torch.no_grad():
+        for _ in range(max_tokens):
+            token = int(policy.module(torch.tensor([ids])).logits[0, -1].argmax())
+            response.append(token)
+            ids.append(token)
+            if token in policy.tokenizer.eos_ids:
+                break
+    return response
+
+
 class SamplingTest(unittest.TestCase):
     def setUp(self):
         self.policy = tiny_policy(seed=2)
@@ -94,6 +108,23 @@ class SamplingTest(unittest.TestCase):
         self.assertEqual(completion.finish_reason, "eos")
         self.assertEqual(completion.text, "ok")
         self.assertEqual(completion.response_ids, example[1])
+
+    def test_cached_batched_greedy_equals_recomputing_every_sequence_alone(self):
+        # Distinct prompts, repeated prompts (one prefill, copied) and unequal lengths, so rows finish at
+        # different steps and the batch is compacted while the others go on.
+        cases = [("1+2=", 3), ("a longer prompt: 12*3=", 20), ("1+2=", 11), ("7-5=", 1), ("1+2=", 20), ("x", 16)]
+        specs = [spec(self.policy, prompt, temperature=0, max_tokens=limit) for prompt, limit in cases]
+        batched = [c.response_ids for c in self.generate(specs)]
+        alone = [greedy_without_cache(self.policy, s.prompt_ids, s.max_tokens) for s in specs]
+        self.assertEqual(batched, alone)
+
+    def test_samples_of_one_prompt_share_its_prefill_yet_differ(self):
+        prompt = spec(self.policy, "4*4=", temperature=1.0, max_tokens=10)
+        shared = self.generate([prompt] * 8, seed=5)
+        self.assertEqual(len(shared), 8)
+        self.assertGreater(len({tuple(c.response_ids) for c in shared}), 1)
+        greedy = [c.response_ids for c in self.generate([spec(self.policy, "4*4=", temperature=0)] * 3)]
+        self.assertEqual(greedy, [greedy_without_cache(self.policy, prompt.prompt_ids, 12)] * 3)
 
     def test_batches_smaller_than_the_request_give_the_same_greedy_samples(self):
         specs = [spec(self.policy, p, temperature=0) for p in ["1+2=", "3+4=", "10-7=", "6*6="]]

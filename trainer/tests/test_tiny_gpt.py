@@ -28,6 +28,23 @@ class TinyGptForwardTest(unittest.TestCase):
                 past = step.past_key_values
         torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=1e-5, atol=1e-5)
 
+    def test_the_cache_grows_past_its_capacity_and_selects_rows(self):
+        ids = torch.cat([self.ids, self.ids.flip(1)])
+        with torch.no_grad():
+            full = self.model(ids).logits
+            cache = tiny_gpt.KVCache(self.model.config, 2, 4, torch.float32, "cpu")  # far too small: it grows
+            self.model(ids[:, :9], past_key_values=cache, use_cache=True)
+            self.assertEqual(cache.get_seq_length(), 9)
+            cache.batch_select_indices(torch.tensor([1, 1, 0]))  # row 1 twice, then row 0
+            rest = self.model(ids[[1, 1, 0], 9:], past_key_values=cache, use_cache=True).logits
+        torch.testing.assert_close(rest, full[[1, 1, 0], 9:], rtol=1e-5, atol=1e-5)
+
+    def test_logits_to_keep_computes_the_last_positions_only(self):
+        with torch.no_grad():
+            full = self.model(self.ids).logits
+            last = self.model(self.ids, logits_to_keep=2).logits
+        torch.testing.assert_close(last, full[:, -2:], rtol=1e-6, atol=1e-6)
+
     def test_left_padding_with_the_attention_mask_does_not_change_logits(self):
         pad = 5
         padded = torch.cat([torch.full((1, pad), self.policy.tokenizer.pad_id), self.ids], dim=1)
@@ -87,6 +104,18 @@ class SavePretrainedTest(unittest.TestCase):
         self.assertEqual(chars.chars, policy.tokenizer.chars.chars)
         for (name, original), (_, loaded) in zip(policy.module.state_dict().items(), model.state_dict().items()):
             self.assertTrue(torch.equal(original, loaded), name)
+
+    def test_a_setting_the_model_does_not_implement_is_refused_not_dropped(self):
+        policy = tiny_policy(seed=3)
+        with tempfile.TemporaryDirectory() as directory:
+            policy.module.save_pretrained(directory, policy.tokenizer.chars)
+            path = os.path.join(directory, "config.json")
+            with open(path) as file:
+                config = json.load(file)
+            with open(path, "w") as file:
+                json.dump({**config, "dropout": 0.1}, file)
+            with self.assertRaisesRegex(ValueError, "config.json: unknown key\\(s\\) dropout"):
+                tiny_gpt.TinyGPT.from_pretrained(directory)
 
     def test_a_config_of_another_model_is_refused(self):
         with tempfile.TemporaryDirectory() as directory:
