@@ -15,7 +15,7 @@ dashboard and \`serl export --run RUN\` work on it; decisions (veto, accept, rel
 
 The config's "backend" picks what samples:
   {"kind": "worker"}                                    the Python worker with "model" (default)
-  {"kind": "onnx", "path": DIR}                          ONNX Runtime on a model folder (no Python)
+  {"kind": "onnx", "path": DIR}                         ONNX Runtime on a model folder (no Python)
   {"kind": "openai", "model": NAME, "base_url": URL}     an OpenAI-compatible server; the API key is read
                                                          from $OPENAI_API_KEY (or "api_key_env"), the URL
                                                          from $OPENAI_BASE_URL when base_url is absent
