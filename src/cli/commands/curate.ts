@@ -14,11 +14,11 @@ DIR/.serl/runs/<run-id>/events.jsonl like a training run's (run-started marks it
 dashboard and \`serl export --run RUN\` work on it; decisions (veto, accept, relabel) apply as in training.
 
 The config's "backend" picks what samples:
-  {"kind": "worker"}                                    the Python worker with "model" (default)
-  {"kind": "onnx", "path": DIR}                         ONNX Runtime on a model folder (no Python)
-  {"kind": "openai", "model": NAME, "base_url": URL}     an OpenAI-compatible server; the API key is read
-                                                         from $OPENAI_API_KEY (or "api_key_env"), the URL
-                                                         from $OPENAI_BASE_URL when base_url is absent
+  {"kind": "worker"}                                      the Python worker with "model" (default)
+  {"kind": "onnx", "path": DIR}                           ONNX Runtime on a model folder (no Python)
+  {"kind": "openai", "model": NAME, "base_url": URL}      an OpenAI-compatible server; the API key is read
+                                                          from $OPENAI_API_KEY (or "api_key_env"), the URL
+                                                          from $OPENAI_BASE_URL when base_url is absent
 
   --python PATH   Python interpreter of the worker backend, with PyTorch (default: python3)
   --verbose       also print debug logs (the worker's stderr)
