@@ -468,7 +468,8 @@ function resetToNoRun(): void {
 window.addEventListener('message', (event: MessageEvent) => {
   const parsed = parseHostMessage(event.data);
   if (!parsed.ok) {
-    post({ type: 'webview-error', message: `rejected a host message: ${parsed.error}` });
+    // Within the protocol's bound on the report (a chunk of bad rows names every one of them).
+    post({ type: 'webview-error', message: `rejected a host message: ${parsed.error}`.slice(0, 10_000) });
     return;
   }
   handle(parsed.value);
