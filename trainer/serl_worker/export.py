@@ -39,6 +39,24 @@ def output_names(n_layer: int) -> List[str]:
     return ["logits", *(f"present.{i}.{kind}" for i in range(n_layer) for kind in ("key", "value"))]
 
 
+class _GraphCache:
+    """The model's cache interface (``get_seq_length``, ``update``) over the graph's ``past_key_values`` inputs:
+    ``update`` concatenates and keeps the result as the layer's ``present`` output. The worker's KVCache writes
+    into preallocated buffers instead, which has no form where the cache is the graph's input and output."""
+
+    def __init__(self, past):
+        self.past = past
+        self.present = [None] * len(past)
+
+    def get_seq_length(self, layer: int = 0):
+        return self.past[layer][0].size(2)
+
+    def update(self, layer: int, key, value):
+        past_key, past_value = self.past[layer]
+        self.present[layer] = (torch.cat([past_key, key], dim=2), torch.cat([past_value, value], dim=2))
+        return self.present[layer]
+
+
 class _WithCache(nn.Module):
     """The forward as ONNX sees it: flat tensors in (the cache as one key and one value per layer), flat out."""
 
@@ -47,11 +65,11 @@ class _WithCache(nn.Module):
         self.model = model
 
     def forward(self, input_ids, attention_mask, position_ids, *past_flat):
-        past = tuple((past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2))
+        cache = _GraphCache([(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)])
         output = self.model(
-            input_ids, attention_mask=attention_mask, position_ids=position_ids, past_key_values=past, use_cache=True
+            input_ids, attention_mask=attention_mask, position_ids=position_ids, past_key_values=cache, use_cache=True
         )
-        return (output.logits, *(tensor for layer in output.past_key_values for tensor in layer))
+        return (output.logits, *(tensor for layer in cache.present for tensor in layer))
 
 
 def exportable_copy(model: tiny_gpt.TinyGPT) -> _WithCache:
@@ -62,7 +80,8 @@ def exportable_copy(model: tiny_gpt.TinyGPT) -> _WithCache:
 
 
 def example_inputs(config: tiny_gpt.TinyGPTConfig, batch: int = 2, past: int = 3, length: int = 2):
-    """Inputs with a non-empty cache, so that the tracer sees the cache's length as a size, not as zero."""
+    """Inputs with a non-empty cache, so that the tracer sees the cache's length as a size, not as zero, and
+    more than one new token, so that the traced forward keeps its causal mask (prefill needs it)."""
     head_dim = config.n_embd // config.n_head
     input_ids = torch.zeros((batch, length), dtype=torch.long)
     attention_mask = torch.ones((batch, past + length), dtype=torch.long)

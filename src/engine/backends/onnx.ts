@@ -6,9 +6,9 @@
 // the requested execution provider, and the forward with its KV cache (names and shapes from the session's
 // metadata). The decoding loop is ours, not Transformers.js's `generate()`: a sample request mixes
 // temperatures, top-p, presence penalties, stop strings and token limits per sequence in one batch,
-// reproducibility needs a per-call seeded generator (generate() draws from a process-global one), and
-// sequences that finish early keep being fed while the batch runs, so their positions must be clamped
-// to the context (generate() recomputes them unclamped). The loop follows the worker's sampling.py.
+// reproducibility needs a per-call seeded generator (generate() draws from a process-global one), and a
+// sequence that finishes should leave the batch (generate() keeps feeding it, and its positions then run
+// past the context). Token choice follows the worker's sampling.py (see onnx/decoding.ts).
 import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -299,20 +299,21 @@ export class OnnxBackend implements SamplingBackend {
     return ids;
   }
 
-  /** Decodes one batch to the end; rows come back in order. Left padding puts every row's next token last. */
+  /**
+   * Decodes one batch to the end; rows come back in order. Left padding puts every row's next token last.
+   */
   private async decodeBatch(
     rows: Row[],
     rng: Rng,
     signal: AbortSignal | undefined,
   ): Promise<{ finished: Finished; tokens: number }[]> {
     const { Tensor, DynamicCache } = this.transformers;
-    const batch = rows.length;
-    const width = Math.max(...rows.map((row) => row.promptIds.length));
-    const inputIds = new BigInt64Array(batch * width).fill(BigInt(this.padId));
-    let mask = new BigInt64Array(batch * width);
-    const positions = new BigInt64Array(batch * width);
+    let columns = Math.max(...rows.map((row) => row.promptIds.length));
+    const inputIds = new BigInt64Array(rows.length * columns).fill(BigInt(this.padId));
+    let mask = new BigInt64Array(rows.length * columns);
+    const positions = new BigInt64Array(rows.length * columns);
     rows.forEach((row, r) => {
-      const offset = r * width + width - row.promptIds.length;
+      const offset = r * columns + columns - row.promptIds.length;
       row.promptIds.forEach((id, i) => {
         inputIds[offset + i] = BigInt(id);
         mask[offset + i] = 1n;
@@ -320,56 +321,82 @@ export class OnnxBackend implements SamplingBackend {
       });
     });
     let feed: Record<string, Tensor> = {
-      input_ids: new Tensor('int64', inputIds, [batch, width]),
-      attention_mask: new Tensor('int64', mask, [batch, width]),
-      position_ids: new Tensor('int64', positions, [batch, width]),
+      input_ids: new Tensor('int64', inputIds, [rows.length, columns]),
+      attention_mask: new Tensor('int64', mask, [rows.length, columns]),
+      position_ids: new Tensor('int64', positions, [rows.length, columns]),
     };
-    let nextPosition = rows.map((row) => row.promptIds.length);
 
     const responses: number[][] = rows.map(() => []);
     const seen = rows.map(() => new Set<number>());
     const done: (Finished | null)[] = rows.map(() => null);
     const decode = (ids: readonly number[]) => this.tokenizer.decode(ids as number[], { skip_special_tokens: true });
+    /** The rows in the batch, in order: row `lines[i]` is line i of the feed and of the cache. */
+    let lines = rows.map((_, r) => r);
     let past: InstanceType<Transformers['DynamicCache']> | undefined;
-    const steps = Math.max(...rows.map((row) => row.limit));
-    for (let step = 0; step < steps && done.some((row) => row === null); step++) {
+    for (let step = 0; ; step++) {
       signal?.throwIfAborted();
       const outputs = (await this.model.forward({ ...feed, past_key_values: past })) as Record<string, Tensor>;
-      past = new DynamicCache(presentAsPast(outputs));
       const logits = outputs.logits!;
       const [, length, vocab] = logits.dims as [number, number, number];
       const scores = logits.data as Float32Array;
 
-      // A finished row is fed padding: its outputs are no longer read.
-      const next = new BigInt64Array(batch).fill(BigInt(this.padId));
-      rows.forEach((row, r) => {
+      lines.forEach((r, line) => {
         if (done[r] !== null) return;
-        const offset = (r * length + length - 1) * vocab;
-        const token = chooseToken(scores.subarray(offset, offset + vocab), row, seen[r]!, rng);
-        next[r] = BigInt(token);
+        const offset = (line * length + length - 1) * vocab;
+        const token = chooseToken(scores.subarray(offset, offset + vocab), rows[r]!, seen[r]!, rng);
         responses[r]!.push(token);
         seen[r]!.add(token);
-        done[r] = finishRow(responses[r]!, this.eosIds, row.stop, row.limit, decode);
+        done[r] = finishRow(responses[r]!, this.eosIds, rows[r]!.stop, rows[r]!.limit, decode);
       });
+      const going = lines.flatMap((r, line) => (done[r] === null ? [line] : []));
+      if (going.length === 0) break;
 
-      const columns = mask.length / batch;
-      const grown = new BigInt64Array(mask.length + batch);
-      for (let r = 0; r < batch; r++) {
-        grown.set(mask.subarray(r * columns, (r + 1) * columns), r * (columns + 1));
-        grown[r * (columns + 1) + columns] = 1n;
-      }
+      // Finished rows leave the batch once they are a quarter of it: dropping their cache lines costs a
+      // copy of the cache, feeding them costs compute. Until then they are fed padding, their outputs unread.
+      const kept = (lines.length - going.length) * 4 >= lines.length ? going : lines.map((_, line) => line);
+      const cache = presentAsPast(outputs);
+      past = new DynamicCache(kept.length === lines.length ? cache : keepLines(cache, kept, Tensor));
+      const grown = new BigInt64Array(kept.length * (columns + 1));
+      kept.forEach((line, i) => {
+        grown.set(mask.subarray(line * columns, (line + 1) * columns), i * (columns + 1));
+        grown[i * (columns + 1) + columns] = 1n;
+      });
       mask = grown;
-      // Finished rows keep being fed until the batch ends; clamping keeps their positions in range.
-      nextPosition = nextPosition.map((p) => Math.min(p, this.maxContext - 1));
+      columns += 1;
+      lines = kept.map((line) => lines[line]!);
+      const fed = (r: number) => (done[r] === null ? responses[r]![step]! : this.padId);
       feed = {
-        input_ids: new Tensor('int64', next, [batch, 1]),
-        attention_mask: new Tensor('int64', mask, [batch, columns + 1]),
-        position_ids: new Tensor('int64', BigInt64Array.from(nextPosition, BigInt), [batch, 1]),
+        input_ids: new Tensor('int64', BigInt64Array.from(lines, (r) => BigInt(fed(r))), [lines.length, 1]),
+        attention_mask: new Tensor('int64', mask, [lines.length, columns]),
+        // Every row is fed its response's token `step` now; positions count real tokens only, and the
+        // clamp keeps a finished row's (ignored) position inside the context.
+        position_ids: new Tensor(
+          'int64',
+          BigInt64Array.from(lines, (r) => BigInt(Math.min(rows[r]!.promptIds.length + step, this.maxContext - 1))),
+          [lines.length, 1],
+        ),
       };
-      nextPosition = nextPosition.map((p) => p + 1);
     }
     return done.map((row, r) => ({ finished: row!, tokens: responses[r]!.length }));
   }
+}
+
+/** The cache without the lines (batch rows) that left: each tensor keeps `lines`, in order, along dim 0. */
+function keepLines(
+  cache: Record<string, Tensor>,
+  lines: readonly number[],
+  TensorClass: Transformers['Tensor'],
+): Record<string, Tensor> {
+  const kept: Record<string, Tensor> = {};
+  for (const [name, tensor] of Object.entries(cache)) {
+    const [, ...rest] = tensor.dims as number[];
+    const size = rest.reduce((a, b) => a * b, 1);
+    const data = tensor.data as Float32Array;
+    const out = new (data.constructor as Float32ArrayConstructor)(lines.length * size);
+    lines.forEach((line, i) => out.set(data.subarray(line * size, (line + 1) * size), i * size));
+    kept[name] = new TensorClass(tensor.type, out, [lines.length, ...rest]);
+  }
+  return kept;
 }
 
 /** The forward's `present.*` outputs under the names the next forward takes them (`past_key_values.*`). */
