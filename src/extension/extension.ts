@@ -1,10 +1,12 @@
 // Extension host entry: the "SeRL" log, the seed-file language server, the run catalog and run manager
-// (commands, Runs tree, status bar), the data commands, and the dashboard that consumes the catalog.
+// (commands, Runs tree, status bar), the data commands, the dashboard that consumes the catalog, and the
+// playground.
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { WorkspaceRunCatalog } from '../engine/runFeed';
 import { registerDashboard } from './dashboard/index';
 import { registerDataCommands } from './dataCommands';
+import { registerPlayground } from './playground';
 import { PythonInterpreter } from './python';
 import { RunManager } from './runManager';
 import { registerRunsView } from './runsView';
@@ -32,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     registerRunsView(catalog),
     registerDataCommands(context, catalog, runs, log),
     registerDashboard(context, catalog, log),
+    registerPlayground(context, log, python),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void catalog.setRoots(workspaceRoots())),
   );
   // The first scan's change event attaches the live runs of this host (started before a reload, or in a terminal).
