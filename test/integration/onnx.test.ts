@@ -238,7 +238,7 @@ describe('the ONNX backend on an exported tiny model', { skip: torchMissing }, (
     async () => {
       const error = await rejection(OnnxBackend.open({ modelDir, device: 'cuda' }));
       assert.match(error.message, /CUDA execution provider is not available/);
-      assert.match(error.message, /onnxruntime-node-install=cuda12/);
+      assert.match(error.message, /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
       assert.match(error.message, /device "cpu", or allow the CPU fallback/);
       const lines: string[] = [];
       const backend = await open({ device: 'cuda', allowCpuFallback: true, log: (line) => lines.push(line) });

@@ -308,72 +308,84 @@ export class OnnxBackend implements SamplingBackend {
     signal: AbortSignal | undefined,
   ): Promise<{ finished: Finished; tokens: number }[]> {
     const { Tensor, DynamicCache } = this.transformers;
-    let columns = Math.max(...rows.map((row) => row.promptIds.length));
-    const inputIds = new BigInt64Array(rows.length * columns).fill(BigInt(this.padId));
-    let mask = new BigInt64Array(rows.length * columns);
-    const positions = new BigInt64Array(rows.length * columns);
-    rows.forEach((row, r) => {
-      const offset = r * columns + columns - row.promptIds.length;
-      row.promptIds.forEach((id, i) => {
+    // One prefill line per distinct prompt: the n samples of a request start from the same cache.
+    const promptLine = new Map<string, number>();
+    const prompts: number[][] = [];
+    /** For each row, the line of the feed (and then of the cache) whose outputs are its own. */
+    let source = rows.map((row) => {
+      const key = row.promptIds.join(',');
+      if (!promptLine.has(key)) promptLine.set(key, prompts.push(row.promptIds) - 1);
+      return promptLine.get(key)!;
+    });
+    let columns = Math.max(...prompts.map((ids) => ids.length));
+    const inputIds = new BigInt64Array(prompts.length * columns).fill(BigInt(this.padId));
+    let mask = new BigInt64Array(prompts.length * columns);
+    const positions = new BigInt64Array(prompts.length * columns);
+    prompts.forEach((ids, line) => {
+      const offset = line * columns + columns - ids.length;
+      ids.forEach((id, i) => {
         inputIds[offset + i] = BigInt(id);
         mask[offset + i] = 1n;
         positions[offset + i] = BigInt(i);
       });
     });
     let feed: Record<string, Tensor> = {
-      input_ids: new Tensor('int64', inputIds, [rows.length, columns]),
-      attention_mask: new Tensor('int64', mask, [rows.length, columns]),
-      position_ids: new Tensor('int64', positions, [rows.length, columns]),
+      input_ids: new Tensor('int64', inputIds, [prompts.length, columns]),
+      attention_mask: new Tensor('int64', mask, [prompts.length, columns]),
+      position_ids: new Tensor('int64', positions, [prompts.length, columns]),
     };
 
     const responses: number[][] = rows.map(() => []);
     const seen = rows.map(() => new Set<number>());
     const done: (Finished | null)[] = rows.map(() => null);
     const decode = (ids: readonly number[]) => this.tokenizer.decode(ids as number[], { skip_special_tokens: true });
-    /** The rows in the batch, in order: row `lines[i]` is line i of the feed and of the cache. */
-    let lines = rows.map((_, r) => r);
+    /** The rows in the batch, in order; `source[i]` is the feed line of row `batch[i]`. */
+    let batch = rows.map((_, r) => r);
     let past: InstanceType<Transformers['DynamicCache']> | undefined;
     for (let step = 0; ; step++) {
       signal?.throwIfAborted();
       const outputs = (await this.model.forward({ ...feed, past_key_values: past })) as Record<string, Tensor>;
       const logits = outputs.logits!;
-      const [, length, vocab] = logits.dims as [number, number, number];
+      const [lineCount, length, vocab] = logits.dims as [number, number, number];
       const scores = logits.data as Float32Array;
 
-      lines.forEach((r, line) => {
+      batch.forEach((r, i) => {
         if (done[r] !== null) return;
-        const offset = (line * length + length - 1) * vocab;
+        const offset = (source[i]! * length + length - 1) * vocab;
         const token = chooseToken(scores.subarray(offset, offset + vocab), rows[r]!, seen[r]!, rng);
         responses[r]!.push(token);
         seen[r]!.add(token);
         done[r] = finishRow(responses[r]!, this.eosIds, rows[r]!.stop, rows[r]!.limit, decode);
       });
-      const going = lines.flatMap((r, line) => (done[r] === null ? [line] : []));
+      const going = batch.flatMap((r, i) => (done[r] === null ? [i] : []));
       if (going.length === 0) break;
 
       // Finished rows leave the batch once they are a quarter of it: dropping their cache lines costs a
       // copy of the cache, feeding them costs compute. Until then they are fed padding, their outputs unread.
-      const kept = (lines.length - going.length) * 4 >= lines.length ? going : lines.map((_, line) => line);
+      const kept = (batch.length - going.length) * 4 >= batch.length ? going : batch.map((_, i) => i);
+      const lines = kept.map((i) => source[i]!);
       const cache = presentAsPast(outputs);
-      past = new DynamicCache(kept.length === lines.length ? cache : keepLines(cache, kept, Tensor));
-      const grown = new BigInt64Array(kept.length * (columns + 1));
-      kept.forEach((line, i) => {
+      const unchanged = lines.length === lineCount && lines.every((line, i) => line === i);
+      past = new DynamicCache(unchanged ? cache : keepLines(cache, lines, Tensor));
+      const grown = new BigInt64Array(lines.length * (columns + 1));
+      lines.forEach((line, i) => {
         grown.set(mask.subarray(line * columns, (line + 1) * columns), i * (columns + 1));
         grown[i * (columns + 1) + columns] = 1n;
       });
       mask = grown;
       columns += 1;
-      lines = kept.map((line) => lines[line]!);
+      batch = kept.map((i) => batch[i]!);
+      source = batch.map((_, i) => i);
       const fed = (r: number) => (done[r] === null ? responses[r]![step]! : this.padId);
       feed = {
-        input_ids: new Tensor('int64', BigInt64Array.from(lines, (r) => BigInt(fed(r))), [lines.length, 1]),
-        attention_mask: new Tensor('int64', mask, [lines.length, columns]),
+        input_ids: new Tensor('int64', BigInt64Array.from(batch, (r) => BigInt(fed(r))), [batch.length, 1]),
+        attention_mask: new Tensor('int64', mask, [batch.length, columns]),
         // Every row is fed its response's token `step` now; positions count real tokens only, and the
         // clamp keeps a finished row's (ignored) position inside the context.
         position_ids: new Tensor(
           'int64',
-          BigInt64Array.from(lines, (r) => BigInt(Math.min(rows[r]!.promptIds.length + step, this.maxContext - 1))),
-          [lines.length, 1],
+          BigInt64Array.from(batch, (r) => BigInt(Math.min(rows[r]!.promptIds.length + step, this.maxContext - 1))),
+          [batch.length, 1],
         ),
       };
     }
@@ -381,7 +393,7 @@ export class OnnxBackend implements SamplingBackend {
   }
 }
 
-/** The cache without the lines (batch rows) that left: each tensor keeps `lines`, in order, along dim 0. */
+/** The cache with `lines` (batch rows), in order, along dim 0: drops finished rows, repeats a shared prompt's. */
 function keepLines(
   cache: Record<string, Tensor>,
   lines: readonly number[],
@@ -426,8 +438,8 @@ function cudaUnavailableMessage(error: unknown): string {
   const hasCuda = existsSync(bin) && listFilesDeep(bin).some((name) => name.includes('providers_cuda'));
   const fix = hasCuda
     ? 'the CUDA 12 runtime and cuDNN 9 libraries must be on the library path (LD_LIBRARY_PATH)'
-    : 'onnxruntime-node was installed without its CUDA libraries; reinstall it with ' +
-      '`npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12` (Linux x64, CUDA 12 and cuDNN 9 needed)';
+    : 'onnxruntime-node was installed without its CUDA libraries; add them with ' +
+      '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (Linux x64; CUDA 12 and cuDNN 9 needed)';
   return `the CUDA execution provider is not available (${detail.trim()}): ${fix}.`;
 }
 
