@@ -12,7 +12,7 @@ import contextlib
 import copy
 import inspect
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, ContextManager, Dict, FrozenSet, List, Optional, Sequence
 
 import torch
@@ -105,10 +105,11 @@ class HfTokenizer(Tokenizer):
     def encode_messages(self, messages):
         if not getattr(self.tokenizer, "chat_template", None):
             raise PromptError("the tokenizer has no chat template: send a prompt string")
-        ids = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True)
-        if hasattr(ids, "keys"):  # newer transformers return a BatchEncoding
-            ids = ids["input_ids"]
-        return list(ids)
+        # return_dict: transformers 5 returns a BatchEncoding by default, 4.x a list unless asked.
+        encoded = self.tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, tokenize=True, return_dict=True
+        )
+        return list(encoded["input_ids"])
 
     def encode_continuation(self, text):
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -131,9 +132,14 @@ class Policy:
     load_weights: Callable[[str], None]
     # An empty KV cache for decoding ``(batch, capacity)`` sequences; None lets the model make its own.
     new_cache: Callable[[int, int], object]
-    # Extra forward arguments for decoding that ask for the last position's logits only (transformers'
-    # logits_to_keep): the prompt's full [batch, length, vocab] logits can take gigabytes.
-    last_logits_only: Dict[str, int] = field(default_factory=dict)
+    # The forward's argument that computes the logits of the last n positions only (transformers'
+    # logits_to_keep, earlier num_logits_to_keep); None where the model has none. A prompt's full
+    # [batch, length, vocab] logits can take gigabytes and most of an LM head's time.
+    logits_to_keep_argument: Optional[str] = None
+
+    def last_logits(self, count: int) -> Dict[str, int]:
+        """Forward arguments asking for at least the last ``count`` positions' logits (maybe all of them)."""
+        return {self.logits_to_keep_argument: count} if self.logits_to_keep_argument else {}
 
     def autocast(self) -> ContextManager:
         if self.compute_dtype == torch.float32:
@@ -209,7 +215,7 @@ def load_tiny(path: Optional[str], config: Optional[dict], device, dtype, refere
         save_weights=save_weights,
         load_weights=load_weights,
         new_cache=lambda batch, capacity: tiny_gpt.KVCache(module.config, batch, capacity, dtype, device),
-        last_logits_only={"logits_to_keep": 1},
+        logits_to_keep_argument="logits_to_keep",
     )
 
 
@@ -219,12 +225,16 @@ def load_hf(path: str, lora: Optional[dict], device, dtype, reference: bool) -> 
     except ImportError:
         raise ValueError("model.kind 'hf' needs the Python package transformers, which is not installed") from None
 
+    def from_pretrained(directory, weights_dtype):
+        # transformers 4.56 renamed torch_dtype to dtype (and warns on the old name).
+        major, minor = (int(part) for part in transformers.__version__.split(".")[:2])
+        keyword = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+        return transformers.AutoModelForCausalLM.from_pretrained(directory, **{keyword: weights_dtype})
+
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
     # Trainable weights in float32 (autocast computes in `dtype`); a LoRA base is frozen, so it is stored in
     # `dtype` and only the adapters are float32.
-    module = transformers.AutoModelForCausalLM.from_pretrained(
-        path, torch_dtype=dtype if lora is not None else torch.float32
-    )
+    module = from_pretrained(path, dtype if lora is not None else torch.float32)
     module.to(device)
     # Dropout off: the PPO ratio compares two forward passes that must agree when the weights have not moved.
     module.eval()
@@ -262,10 +272,10 @@ def load_hf(path: str, lora: Optional[dict], device, dtype, reference: bool) -> 
     else:
         frozen = None
         if reference:
-            frozen = _frozen(transformers.AutoModelForCausalLM.from_pretrained(path, torch_dtype=dtype).to(device))
+            frozen = _frozen(from_pretrained(path, dtype).to(device))
 
         def load_weights(directory):
-            saved = transformers.AutoModelForCausalLM.from_pretrained(directory, torch_dtype=torch.float32)
+            saved = from_pretrained(directory, torch.float32)
             module.load_state_dict(saved.state_dict())
 
         frozen_forward = frozen
@@ -291,6 +301,8 @@ def load_hf(path: str, lora: Optional[dict], device, dtype, reference: bool) -> 
         reference_forward=frozen_forward,
         save_weights=save_weights,
         load_weights=load_weights,
-        new_cache=lambda batch, capacity: None,  # transformers' DynamicCache
-        last_logits_only={keep_argument: 1} if keep_argument else {},
+        # An explicit Cache object: given None (or a tuple), transformers 4.x converts the cache from and to the
+        # legacy tuple format around every forward, copying all of it each token.
+        new_cache=lambda batch, capacity: transformers.DynamicCache() if hasattr(transformers, "DynamicCache") else None,
+        logits_to_keep_argument=keep_argument,
     )

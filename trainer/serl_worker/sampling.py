@@ -51,7 +51,8 @@ def generate(
 
 def select_rows(cache, indices: torch.Tensor):
     """The cache with only batch rows ``indices`` (repeats allowed): the worker's ``KVCache`` and
-    ``transformers``' ``Cache`` select in place; a legacy tuple of (key, value) pairs is rebuilt."""
+    ``transformers``' ``DynamicCache`` select in place; a legacy tuple of (key, value) pairs (transformers
+    before 4.36, or a cache class without the method) is rebuilt."""
     if hasattr(cache, "batch_select_indices"):
         cache.batch_select_indices(indices)
         return cache
@@ -87,7 +88,7 @@ def _generate_batch(policy: Policy, specs: Sequence[SampleSpec], generator: torc
         position_ids=position_ids,
         past_key_values=policy.new_cache(len(prompts), capacity),
         use_cache=True,
-        **policy.last_logits_only,
+        **policy.last_logits(1),
     )
     expand = torch.tensor(row_prompt, device=device)
     past = select_rows(output.past_key_values, expand)

@@ -43,41 +43,57 @@ class NonFiniteUpdate(ArithmeticError):
 
 
 def _batch(pairs: Sequence[TokenPair], pad_id: int, device):
-    """Right-padded ids and mask, and which logit positions predict a response token."""
+    """Left-padded ids, mask and positions: every row ends in the last column, so the response tokens of
+    all rows lie in the last ``max(len(response))`` columns."""
     width = max(len(prompt) + len(response) for prompt, response in pairs)
     ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(pairs), width), dtype=torch.long)
-    predicts_response = torch.zeros((len(pairs), width - 1), dtype=torch.bool)
     for row, (prompt, response) in enumerate(pairs):
         length = len(prompt) + len(response)
-        ids[row, :length] = torch.tensor(list(prompt) + list(response), dtype=torch.long)
-        mask[row, :length] = 1
-        predicts_response[row, len(prompt) - 1 : length - 1] = True
+        ids[row, width - length :] = torch.tensor(list(prompt) + list(response), dtype=torch.long)
+        mask[row, width - length :] = 1
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    return ids.to(device), mask.to(device), position_ids.to(device), predicts_response.to(device)
+    return ids.to(device), mask.to(device), position_ids.to(device)
 
 
-def token_logprobs(forward, pairs: Sequence[TokenPair], pad_id: int, device, with_entropy: bool = False):
-    """Log-probs (and entropies) of the response tokens under ``forward``, flattened row by row:
-    ``[sum of response lengths]``. Computed at temperature 1 on float32 logits."""
-    ids, mask, position_ids, predicts_response = _batch(pairs, pad_id, device)
-    logits = forward(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False).logits
-    # Only the response positions go to float32: the full [rows, length, vocab] would dominate memory.
-    selected = logits[:, :-1][predicts_response].float()
-    log_probs = F.log_softmax(selected, dim=-1)
-    token_log_probs = log_probs.gather(-1, ids[:, 1:][predicts_response][:, None]).squeeze(1)
-    entropy = -(log_probs.exp() * log_probs).sum(-1) if with_entropy else None
+def token_logprobs(policy: Policy, forward, pairs: Sequence[TokenPair], with_entropy: bool = False):
+    """Log-probs (and entropies) of the response tokens under ``forward`` (the policy's module or its
+    reference), flattened row by row: ``[sum of response lengths]``. Computed at temperature 1 on float32
+    logits; the entropies carry no gradient."""
+    ids, mask, position_ids = _batch(pairs, policy.tokenizer.pad_id, policy.device)
+    span = max(len(response) for _, response in pairs)
+    # The logits of column c predict token c + 1: the `span` columns before the last predict every response
+    # token, so the LM head need not run over the prompts.
+    logits = forward(
+        input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False, **policy.last_logits(span + 1)
+    ).logits[:, -(span + 1) : -1]
+    lengths = torch.tensor([len(response) for _, response in pairs], device=policy.device)
+    predicts_response = torch.arange(span, device=policy.device)[None, :] >= (span - lengths)[:, None]
+    # Only the response positions go to float32: the full [rows, span, vocab] would dominate memory.
+    log_probs = F.log_softmax(logits[predicts_response].float(), dim=-1)
+    token_log_probs = log_probs.gather(-1, ids[:, -span:][predicts_response][:, None]).squeeze(1)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            entropy = -(log_probs.exp() * log_probs).sum(-1)
     return token_log_probs, entropy
+
+
+def _length_sorted_chunks(lengths: Sequence[int], size: int) -> List[List[int]]:
+    """Indices in chunks of ``size``, sequences of similar length together: less padding per forward."""
+    order = sorted(range(len(lengths)), key=lambda index: lengths[index])
+    return [order[start : start + size] for start in range(0, len(order), size)]
 
 
 def score(policy: Policy, pairs: Sequence[TokenPair], micro_batch: int) -> List[torch.Tensor]:
     """Per-pair response log-probs under the current policy (the "old" log-probs kept for PPO)."""
-    scores: List[torch.Tensor] = []
+    scores: List[Optional[torch.Tensor]] = [None] * len(pairs)
     with torch.no_grad(), policy.autocast():
-        for start in range(0, len(pairs), micro_batch):
-            chunk = pairs[start : start + micro_batch]
-            flat, _ = token_logprobs(policy.module, chunk, policy.tokenizer.pad_id, policy.device)
-            scores.extend(part.cpu() for part in flat.split([len(response) for _, response in chunk]))
+        for chunk in _length_sorted_chunks([len(p) + len(r) for p, r in pairs], micro_batch):
+            flat, _ = token_logprobs(policy, policy.module, [pairs[index] for index in chunk])
+            parts = flat.split([len(pairs[index][1]) for index in chunk])
+            for index, part in zip(chunk, parts):
+                scores[index] = part.cpu()
     return scores
 
 
@@ -109,20 +125,17 @@ def accumulate_policy_gradient(
     device = policy.device
     total_tokens = sum(len(sample.response_ids) for sample, _ in batch)
     sums = {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "entropy": 0.0, "clipped": 0.0}
-    for index, start in enumerate(range(0, len(batch), micro_batch)):
-        chunk = batch[start : start + micro_batch]
+    lengths = [len(sample.prompt_ids) + len(sample.response_ids) for sample, _ in batch]
+    for index, indices in enumerate(_length_sorted_chunks(lengths, micro_batch)):
+        chunk = [batch[position] for position in indices]
         pairs = [(sample.prompt_ids, sample.response_ids) for sample, _ in chunk]
         counts = [len(sample.response_ids) for sample, _ in chunk]
         with policy.autocast():
-            log_probs, entropy = token_logprobs(
-                policy.module, pairs, policy.tokenizer.pad_id, device, with_entropy=True
-            )
+            log_probs, entropy = token_logprobs(policy, policy.module, pairs, with_entropy=True)
             reference_log_probs = None
             if policy.reference_forward is not None:
                 with torch.no_grad():
-                    reference_log_probs, _ = token_logprobs(
-                        policy.reference_forward, pairs, policy.tokenizer.pad_id, device
-                    )
+                    reference_log_probs, _ = token_logprobs(policy, policy.reference_forward, pairs)
         old = torch.cat([sample.old_logprobs for sample, _ in chunk]).to(device)
         advantages = torch.repeat_interleave(
             torch.tensor([advantage for _, advantage in chunk], dtype=torch.float32), torch.tensor(counts)
@@ -176,10 +189,11 @@ def accumulate_supervised(
     """Back-propagates the mean negative log-likelihood per completion token of ``examples``."""
     total_tokens = sum(len(completion) for _, completion in examples)
     nll_sum = 0.0
-    for index, start in enumerate(range(0, len(examples), micro_batch)):
-        chunk = examples[start : start + micro_batch]
+    lengths = [len(prompt) + len(completion) for prompt, completion in examples]
+    for index, indices in enumerate(_length_sorted_chunks(lengths, micro_batch)):
+        chunk = [examples[position] for position in indices]
         with policy.autocast():
-            log_probs, _ = token_logprobs(policy.module, chunk, policy.tokenizer.pad_id, policy.device)
+            log_probs, _ = token_logprobs(policy, policy.module, chunk)
         nll = -log_probs.sum()
         (nll / total_tokens).backward()
         nll_sum += float(nll.detach())

@@ -165,6 +165,11 @@ def _out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and ("out of memory" in str(error) or "can't allocate memory" in str(error))
 
 
+def _training_workload(pairs, micro_batch: int) -> str:
+    longest = max(len(prompt) + len(response) for prompt, response in pairs)
+    return f"{len(pairs)} sequences in micro-batches of {micro_batch}, up to {longest} tokens each"
+
+
 class Worker:
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -175,6 +180,8 @@ class Worker:
         self.step = 0
         self.kept: Dict[str, train.KeptSample] = {}
         self.next_sample = 0
+        # The sizes of the work in progress, for an out-of-memory error to name ("256 sequences in batches of 64, …").
+        self.workload: Optional[str] = None
         self.methods = {
             "initialize": self.initialize,
             "sample": self.sample,
@@ -193,18 +200,20 @@ class Worker:
             raise RpcError(METHOD_NOT_FOUND, f"method not found: {method}", {"method": method})
         if isinstance(params, list):
             raise InvalidParams("", "must be an object (named parameters), not an array")
+        self.workload = None
         try:
             return handler(params if params is not None else {})
         except Exception as error:
             if not _out_of_memory(error):
                 raise
             device = str(self.policy.device) if self.policy is not None else "unknown"
+            workload = f" ({self.workload})" if self.workload else ""
             self._recover_memory()
             raise RpcError(
                 OUT_OF_MEMORY,
-                f"out of memory on {device} during {method}: {error}. Lower micro_batch, max_batch_sequences, "
-                "max_tokens or the number of samples",
-                {"device": device},
+                f"out of memory on {device} during {method}{workload}: {error}. Lower micro_batch, "
+                "max_batch_sequences, max_tokens, the prompt length or the number of samples",
+                {"device": device, "method": method, "workload": self.workload},
             ) from None
 
     def _recover_memory(self) -> None:
@@ -336,6 +345,10 @@ class Worker:
         if p["seed"] is not None:
             generator = torch.Generator(device=policy.device)
             generator.manual_seed(p["seed"])
+        self.workload = (
+            f"{len(specs)} sequences in batches of {self.max_batch}, prompts of up to {max(prompt_lengths)} tokens, "
+            f"up to {max(spec.max_tokens for spec in specs)} new tokens each"
+        )
         started = time.perf_counter()
         report = self.connection.progress_reporter("sample", len(specs))
         completions = sampling.generate(policy, specs, generator, self.max_batch, report)
@@ -405,6 +418,7 @@ class Worker:
                 )
             batch.append((sample, item["advantage"]))
         self._before_update(p)
+        self.workload = _training_workload([(s.prompt_ids, s.response_ids) for s, _ in batch], p["micro_batch"])
         micro_batches = -(-len(batch) // p["micro_batch"])
         report = self.connection.progress_reporter("train_step", micro_batches)
         try:
@@ -437,6 +451,7 @@ class Worker:
                 raise InvalidParams(path, f"is {length} tokens, beyond the context of {policy.max_context}")
             examples.append((prompt_ids, completion_ids))
         self._before_update(p)
+        self.workload = _training_workload(examples, p["micro_batch"])
         report = self.connection.progress_reporter("train_sft", -(-len(examples) // p["micro_batch"]))
         try:
             stats = train.accumulate_supervised(policy, examples, p["micro_batch"], report)

@@ -115,6 +115,25 @@ class HuggingFaceModelTest(unittest.TestCase):
         requests = [{"id": i, "prompt": p, "max_tokens": 8, "temperature": 0} for i, p in enumerate(prompts)]
         self.assertEqual(greedy(requests), greedy(requests[:1]) + greedy(requests[1:]))
 
+    def test_cached_greedy_samples_equal_recomputing_the_whole_sequence(self):
+        worker, _ = self.worker()
+        policy = worker.policy
+        prompts = ["1+1=", "a much longer prompt 12*12=", "1+1="]  # a repeated prompt shares its prefill
+        requests = [{"id": i, "prompt": p, "max_tokens": 6 + 3 * i, "temperature": 0} for i, p in enumerate(prompts)]
+        result = worker.dispatch("sample", {"requests": requests, "keep": True})
+        for request, entry in zip(requests, result["results"]):
+            ids = policy.tokenizer.encode_prompt(request["prompt"])
+            expected = []
+            with torch.no_grad():
+                for _ in range(request["max_tokens"]):
+                    token = int(policy.module(input_ids=torch.tensor([ids])).logits[0, -1].argmax())
+                    expected.append(token)
+                    ids.append(token)
+                    if token in policy.tokenizer.eos_ids:
+                        break
+            kept = worker.kept[entry["samples"][0]["sample_id"]]
+            self.assertEqual(kept.response_ids, expected, request["prompt"])
+
     def test_checkpoint_round_trip_is_exact(self):
         worker, _ = self.worker()
         checkpoint = os.path.join(self.directory.name, "hf-ckpt")
@@ -142,6 +161,12 @@ class HuggingFaceModelTest(unittest.TestCase):
         self.assertEqual(worker.dispatch("train_step", step)["kl"], 0.0)  # adapters start as the identity
         checkpoint = os.path.join(self.directory.name, "lora-ckpt")
         worker.dispatch("save", {"dir": checkpoint})
+        saved = os.listdir(os.path.join(checkpoint, "model"))
+        self.assertIn("adapter_config.json", saved)
+        self.assertFalse([name for name in saved if name.startswith("model") and "safetensors" in name], saved)
+        state = torch.load(os.path.join(checkpoint, "trainer_state.pt"), weights_only=True)
+        moments = sum(moment["exp_avg"].numel() for moment in state["optimizer_state"].values())
+        self.assertEqual(moments, info["trainable_params"])  # the optimizer holds the adapters' state only
         first = worker.dispatch("train_step", step)
         worker.dispatch("load", {"dir": checkpoint})
         self.assertEqual(worker.dispatch("train_step", step), first)

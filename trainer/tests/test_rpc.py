@@ -46,6 +46,7 @@ class RpcLoopTest(unittest.TestCase):
             '"a string"': None,
             '{"jsonrpc": "1.0", "id": 3, "method": "release"}': 3,
             '{"jsonrpc": "2.0", "id": 4, "method": 12}': 4,
+            '{"jsonrpc": "2.0", "id": 6, "params": {}}': 6,
             '{"jsonrpc": "2.0", "id": {"no": 1}, "method": "release"}': None,
             '{"jsonrpc": "2.0", "id": 5, "method": "release", "params": 3}': 5,
         }
@@ -128,6 +129,28 @@ class RpcLoopTest(unittest.TestCase):
 
     def test_8_end_of_input_exits_0(self):
         self.assertEqual(self.worker.close(), 0)
+
+
+class OutOfMemoryTest(unittest.TestCase):
+    def test_an_allocation_the_host_refuses_is_a_clear_error_and_the_worker_serves_on(self):
+        # A real out-of-memory: the prefill of a 1M-token prompt needs a 1M × 1M attention mask (1 TB), which
+        # the kernel refuses at once (no machine has that much memory plus swap).
+        length = 1 << 20
+        config = {"n_layer": 1, "n_head": 1, "n_embd": 8, "block_size": length + 8}
+        worker = WorkerProcess()
+        try:
+            initialize = {"model": {"kind": "tiny", "config": config}, "seed": 0, "optimizer": {"lr": 1e-3}}
+            self.assertIn("result", worker.request("initialize", initialize))
+            huge = {"requests": [{"id": 0, "prompt": "1" * length, "n": 2, "max_tokens": 4}]}
+            error = worker.request("sample", huge)["error"]
+            self.assertEqual(error["code"], -32001, error)
+            self.assertEqual(error["data"]["method"], "sample")
+            self.assertEqual(error["data"]["device"], "cpu")
+            self.assertIn(f"prompts of up to {length} tokens", error["message"])
+            small = {"requests": [{"id": 1, "prompt": "1+1=", "max_tokens": 3}]}
+            self.assertEqual(len(worker.request("sample", small)["result"]["results"]), 1)
+        finally:
+            worker.close()
 
 
 class ShutdownTest(unittest.TestCase):
