@@ -26,6 +26,8 @@ export function runIdArgument(target: unknown): string | undefined {
 
 export class RunManager implements vscode.Disposable {
   private readonly controllers = new Map<string, ControllerProcess>();
+  /** Controllers this window asked to stop: a kill after the grace period is reported by `stop`, not as a failure. */
+  private readonly stopping = new Set<ControllerProcess>();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -136,22 +138,27 @@ export class RunManager implements vscode.Disposable {
     });
   }
 
-  /** Remembers a controller and reports its end. */
+  /** Remembers a controller (one per run) and reports its end. */
   private track(controller: ControllerProcess): void {
+    const existing = this.controllers.get(controller.runId);
+    // The same process found twice (attached by a rescan while its launch was returning): one watcher is enough.
+    if (existing?.pid === controller.pid) existing.dispose();
     this.controllers.set(controller.runId, controller);
     void controller.exited.then(async (exit) => {
+      if (this.controllers.get(controller.runId) !== controller) return;
       this.controllers.delete(controller.runId);
       await this.catalog.refresh();
       const status = this.catalog.find(controller.runId)?.status;
       const how = exit.code !== null ? `exit status ${exit.code}` : exit.signal ? `signal ${exit.signal}` : 'no exit status';
       this.log.info(`run ${controller.runId}: controller ended (${how}), run ${status ?? 'unknown'}`);
+      const stopRequested = this.stopping.delete(controller);
       if (status === 'completed') {
         void vscode.window.showInformationMessage(`SeRL: run ${controller.runId} completed.`, 'Open Dashboard').then((choice) => {
           if (choice) void vscode.commands.executeCommand(OPEN_DASHBOARD_COMMAND, controller.runId);
         });
       } else if (status === 'stopped' || exit.code === EXIT_STOPPED) {
         void vscode.window.showInformationMessage(`SeRL: run ${controller.runId} stopped; resume it with "SeRL: Resume Run".`);
-      } else {
+      } else if (!stopRequested) {
         void vscode.window
           .showErrorMessage(`SeRL: run ${controller.runId} ended ${status ?? ''} (${how}); see its log.`, 'Show Log')
           .then((choice) => choice && this.showLog(controller.runId));
@@ -174,7 +181,8 @@ export class RunManager implements vscode.Disposable {
       );
       return;
     }
-    if (!this.controllers.has(run.runId)) this.track(controller);
+    if (this.controllers.get(run.runId) !== controller) this.track(controller);
+    this.stopping.add(controller);
     const graceSeconds = vscode.workspace.getConfiguration('serl').get<number>('stopGraceSeconds', 60);
     const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `SeRL: stopping run ${run.runId} after the current worker call (killed after ${graceSeconds} s)…` },
