@@ -12,12 +12,11 @@ function rangesEqual(a: Range, b: Range): boolean {
   return a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
 }
 
-/** The whole line, its line break included (or the one before it, for the last line). */
+/** A JSONL line deleted with its line break (for the last line, the break before it). */
 function lineDeletion(doc: SeedDocument, line: number): TextEdit {
   if (line + 1 < doc.lineCount) return { range: { start: { line, character: 0 }, end: { line: line + 1, character: 0 } }, newText: '' };
-  const end = doc.positionAt(doc.text.length);
-  // The end of the line before (offsetAt stops short of a line break).
-  const start = line === 0 ? { line: 0, character: 0 } : doc.positionAt(doc.offsetAt({ line: line - 1, character: Number.MAX_SAFE_INTEGER }));
+  const end = { line, character: doc.entries[line]!.text.length };
+  const start = line === 0 ? { line: 0, character: 0 } : { line: line - 1, character: doc.entries[line - 1]!.text.length };
   return { range: { start, end }, newText: '' };
 }
 

@@ -150,9 +150,13 @@ export class DuplicateTracker {
       dirty.add(entry);
     }
     if (this.threshold >= 1) return affected;
-    // A new first occurrence may be the best earlier match of later items.
+    // A new first occurrence may be the best earlier match of later items. Its matches also give its own
+    // best earlier one below, so each entry's matches are searched once.
+    const matchesOf = new Map<SeedEntry, NearDuplicateMatch<SeedEntry>[]>();
     for (const entry of arrived) {
-      for (const { ref: later, score } of this.matchesAbove(entry)) {
+      const matches = this.matchesAbove(entry);
+      matchesOf.set(entry, matches);
+      for (const { ref: later, score } of matches) {
         if (dirty.has(later) || compareEntries(entry, later) > 0) continue;
         if (later.near === null || score > later.near.score || (score === later.near.score && compareEntries(entry, later.near.other) < 0)) {
           this.unlink(later, affected);
@@ -164,7 +168,7 @@ export class DuplicateTracker {
     for (const entry of dirty) {
       if (!entry.distinct) continue;
       let best: NearLink | null = null;
-      for (const { ref: other, score } of this.matchesAbove(entry)) {
+      for (const { ref: other, score } of matchesOf.get(entry) ?? this.matchesAbove(entry)) {
         if (compareEntries(other, entry) >= 0) continue;
         if (best === null || score > best.score || (score === best.score && compareEntries(other, best.other) < 0)) best = { other, score };
       }

@@ -77,11 +77,17 @@ export interface EntryChanges {
 
 const LINE_BREAK = /\r\n|\n|\r/;
 
+/**
+ * A seed document. JSONL is held as its lines only: an edit splices the lines it touches, so its cost does
+ * not grow with the file (a whole-text buffer would copy megabytes per keystroke). A .json document is one
+ * JSON value, held as text and parsed whole on each change.
+ */
 export class SeedDocument {
   entries: SeedEntry[] = [];
   /** Problems of a .json document that belong to no item (syntax, not an array, items that are no objects). */
   documentProblems: Diagnostic[] = [];
-  private textDocument: TextDocument;
+  /** The text of a .json document (null for JSONL, whose text is its entries' lines). */
+  private jsonDocument: TextDocument | null = null;
 
   constructor(
     readonly uri: string,
@@ -92,24 +98,30 @@ export class SeedDocument {
     /** The client's version while the client has the document open; null for a file read from disk. */
     public version: number | null,
   ) {
-    this.textDocument = TextDocument.create(uri, format, version ?? 0, text);
-    this.reparseAll();
+    this.setText(text);
   }
 
+  /** The text, JSONL lines joined with \n. */
   get text(): string {
-    return this.textDocument.getText();
+    return this.jsonDocument?.getText() ?? this.entries.map((entry) => entry.text).join('\n');
   }
 
   get lineCount(): number {
-    return this.textDocument.lineCount;
+    return this.jsonDocument?.lineCount ?? this.entries.length;
   }
 
+  /** Offsets of a .json document's text (JSONL documents are addressed by line and character only). */
   offsetAt(position: { line: number; character: number }): number {
-    return this.textDocument.offsetAt(position);
+    return this.json().offsetAt(position);
   }
 
   positionAt(offset: number): { line: number; character: number } {
-    return this.textDocument.positionAt(offset);
+    return this.json().positionAt(offset);
+  }
+
+  private json(): TextDocument {
+    if (this.jsonDocument === null) throw new Error(`${this.uri} is JSONL: it has lines, not offsets`);
+    return this.jsonDocument;
   }
 
   /** The entry whose item covers `line`, or null. */
@@ -121,30 +133,32 @@ export class SeedDocument {
   /** Applies the client's changes in order; JSONL re-parses only the lines they touch. */
   applyChanges(changes: readonly TextDocumentContentChangeEvent[], version: number | null): EntryChanges {
     this.version = version;
-    if (this.format === 'json') {
-      this.textDocument = TextDocument.update(this.textDocument, [...changes], version ?? 0);
+    if (this.jsonDocument !== null) {
+      this.jsonDocument = TextDocument.update(this.jsonDocument, [...changes], version ?? 0);
       return this.replaceAllEntries();
     }
     const removed = new Set<SeedEntry>();
     const added = new Set<SeedEntry>();
     let moved = false;
+    const record = (result: EntryChanges) => {
+      // An entry made by an earlier change of the batch and replaced by a later one was never seen.
+      result.removed.forEach((entry) => (added.delete(entry) ? undefined : removed.add(entry)));
+      result.added.forEach((entry) => added.add(entry));
+      moved ||= result.moved;
+    };
     for (const change of changes) {
       if (!('range' in change)) {
-        const result = this.replaceText(change.text, version);
-        result.removed.forEach((entry) => (added.delete(entry) ? undefined : removed.add(entry)));
-        result.added.forEach((entry) => added.add(entry));
-        moved ||= result.moved;
+        record(this.replaceText(change.text, version));
         continue;
       }
-      const oldLineCount = this.textDocument.lineCount;
-      const first = Math.min(change.range.start.line, oldLineCount - 1);
-      const last = Math.min(change.range.end.line, oldLineCount - 1);
-      this.textDocument = TextDocument.update(this.textDocument, [change], version ?? 0);
-      const newCount = last - first + 1 + (this.textDocument.lineCount - oldLineCount);
-      const { gone, made } = this.spliceLines(first, last - first + 1, newCount);
-      gone.forEach((entry) => (added.delete(entry) ? undefined : removed.add(entry)));
-      made.forEach((entry) => added.add(entry));
-      moved ||= newCount !== last - first + 1;
+      const { start, end } = change.range;
+      const last = this.entries.length - 1;
+      const first = Math.max(0, Math.min(start.line, last));
+      const final = Math.max(first, Math.min(end.line, last));
+      const head = this.entries[first]!.text.slice(0, start.line > last ? undefined : start.character);
+      const tail = end.line > last ? '' : this.entries[final]!.text.slice(end.character);
+      const lines = (head + change.text + tail).split(LINE_BREAK);
+      record(this.spliceLines(first, final - first + 1, lines));
     }
     return { removed: [...removed], added: [...added], moved };
   }
@@ -152,34 +166,26 @@ export class SeedDocument {
   /** Replaces the whole text (a reload from disk, a full sync); JSONL keeps the entries of unchanged lines. */
   replaceText(text: string, version: number | null): EntryChanges {
     this.version = version;
+    if (this.jsonDocument !== null) {
+      this.jsonDocument = TextDocument.create(this.uri, this.format, version ?? 0, text);
+      return this.replaceAllEntries();
+    }
     const oldLines = this.entries.map((entry) => entry.text);
-    this.textDocument = TextDocument.create(this.uri, this.format, version ?? 0, text);
-    if (this.format === 'json') return this.replaceAllEntries();
     const newLines = text.split(LINE_BREAK);
     let prefix = 0;
     while (prefix < oldLines.length && prefix < newLines.length && oldLines[prefix] === newLines[prefix]) prefix++;
     let suffix = 0;
     while (suffix < oldLines.length - prefix && suffix < newLines.length - prefix && oldLines[oldLines.length - 1 - suffix] === newLines[newLines.length - 1 - suffix]) suffix++;
-    const removedCount = oldLines.length - prefix - suffix;
-    const addedCount = newLines.length - prefix - suffix;
-    const { gone, made } = this.spliceLines(prefix, removedCount, addedCount, newLines.slice(prefix, prefix + addedCount));
-    return { removed: gone, added: made, moved: removedCount !== addedCount };
+    return this.spliceLines(prefix, oldLines.length - prefix - suffix, newLines.slice(prefix, newLines.length - suffix));
   }
 
-  /** Replaces `oldCount` entries at `first` with `newCount` entries parsed from the current text (or `texts`). */
-  private spliceLines(first: number, oldCount: number, newCount: number, texts?: string[]): { gone: SeedEntry[]; made: SeedEntry[] } {
-    const made: SeedEntry[] = [];
-    for (let k = 0; k < newCount; k++) made.push(this.parseLine(first + k, texts?.[k] ?? this.lineText(first + k)));
+  /** Replaces `oldCount` entries at `first` with entries parsed from `texts`. */
+  private spliceLines(first: number, oldCount: number, texts: readonly string[]): EntryChanges {
+    const made = texts.map((text, k) => this.parseLine(first + k, text));
     const gone = this.entries.splice(first, oldCount, ...made);
-    if (newCount !== oldCount) for (let line = first + newCount; line < this.entries.length; line++) this.entries[line]!.index = line;
-    return { gone, made };
-  }
-
-  private lineText(line: number): string {
-    const start = this.textDocument.offsetAt({ line, character: 0 });
-    const end = line + 1 < this.textDocument.lineCount ? this.textDocument.offsetAt({ line: line + 1, character: 0 }) : this.textDocument.getText().length;
-    const text = this.textDocument.getText().slice(start, end);
-    return text.replace(/(\r\n|\n|\r)$/, '');
+    const moved = texts.length !== oldCount;
+    if (moved) for (let line = first + texts.length; line < this.entries.length; line++) this.entries[line]!.index = line;
+    return { removed: gone, added: made, moved };
   }
 
   private parseLine(line: number, text: string): SeedEntry {
@@ -189,19 +195,23 @@ export class SeedDocument {
     return new SeedEntry(this, text, line, item, local, checked.normalized);
   }
 
-  private replaceAllEntries(): EntryChanges {
-    const removed = this.entries;
-    this.reparseAll();
-    return { removed, added: this.entries, moved: true };
-  }
-
-  private reparseAll(): void {
-    const text = this.textDocument.getText();
+  private setText(text: string): void {
     if (this.format === 'jsonl') {
       this.entries = text.split(LINE_BREAK).map((line, index) => this.parseLine(index, line));
       return;
     }
-    const parsed = parseSeedJson(text);
+    this.jsonDocument = TextDocument.create(this.uri, this.format, this.version ?? 0, text);
+    this.reparseJson();
+  }
+
+  private replaceAllEntries(): EntryChanges {
+    const removed = this.entries;
+    this.reparseJson();
+    return { removed, added: this.entries, moved: true };
+  }
+
+  private reparseJson(): void {
+    const parsed = parseSeedJson(this.json().getText());
     this.documentProblems = parsed.problems.map(problemDiagnostic);
     this.entries = parsed.items.map((item, index) => {
       const checked = itemDiagnostics(item);

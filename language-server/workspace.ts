@@ -7,7 +7,7 @@ import { DuplicateTracker } from './duplicates';
 import { SeedDocument, shiftDiagnostic, shiftRange, type EntryChanges } from './seedDocument';
 
 /** Above this many changed entries, rebuilding with the batch join is cheaper than updating entry by entry. */
-const REBUILD_ABOVE = 2000;
+const REBUILD_ABOVE = 200;
 
 export class SeedWorkspace {
   readonly documents = new Map<string, SeedDocument>();
@@ -89,17 +89,22 @@ export class SeedWorkspace {
     }
     const answersDeclared = declared(answered, items);
     for (const entry of doc.entries) {
-      const shift = entry.shift;
-      for (const local of entry.local) diagnostics.push(shiftDiagnostic(local, shift));
-      if (entry.item === null) continue;
-      if (answersDeclared && !entry.answered) {
-        const missing = missingAnswerDiagnostic(entry.item, answered, items);
-        diagnostics.push({ ...missing, range: shiftRange(missing.range, shift) });
+      const missing = answersDeclared && entry.item !== null && !entry.answered;
+      const duplicate = entry.key === null ? null : this.tracker.diagnosticFor(entry);
+      // Most entries have no finding: nothing is allocated for them.
+      if (entry.local.length === 0 && !missing && duplicate === null) continue;
+      const own: Diagnostic[] = entry.local.map((local) => shiftDiagnostic(local, entry.shift));
+      if (missing) {
+        const diagnostic = missingAnswerDiagnostic(entry.item!, answered, items);
+        own.push({ ...diagnostic, range: shiftRange(diagnostic.range, entry.shift) });
       }
-      const duplicate = this.tracker.diagnosticFor(entry);
-      if (duplicate !== null) diagnostics.push(duplicate);
+      if (duplicate !== null) own.push(duplicate);
+      if (own.length > 1) own.sort(byPositionThenCode);
+      for (const diagnostic of own) diagnostics.push(diagnostic);
     }
-    return diagnostics.sort(byPositionThenCode);
+    // A JSONL entry's findings are all on its line, so entry order is position order; a .json document's
+    // items span lines and its document problems lie anywhere.
+    return doc.format === 'jsonl' ? diagnostics : diagnostics.sort(byPositionThenCode);
   }
 
   summary(doc: SeedDocument, open: boolean): SeedFileSummary {

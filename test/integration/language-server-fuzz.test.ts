@@ -3,7 +3,7 @@
 // over stdio, with a deterministic seed. FUZZ_LINES (default 100,000 for each) makes it bigger or smaller.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -83,24 +83,30 @@ test(`the parser and item checks survive ${LINES} mutated lines`, () => {
 test(`the running server survives ${LINES} mutated lines over stdio, in the workspace scan, opens and edits`, async () => {
   const rng = createRng(7);
   const root = mkdtempSync(path.join(tmpdir(), 'serl-lsp-fuzz-'));
-  // A file on disk with invalid UTF-8 and a lone-surrogate escape, read by the workspace scan.
+  // Most lines reach the server through the workspace scan (read from disk in one batch): mutated JSONL
+  // files, a .json file of mutated elements, and a file with invalid UTF-8 and a lone-surrogate escape.
+  const files = 8;
+  const perFile = Math.ceil((LINES * 0.8) / files);
+  let sent = 0;
+  for (let f = 0; f < files; f++) {
+    const lines = Array.from({ length: perFile }, () => mutatedLine(rng));
+    sent += lines.length;
+    writeFileSync(path.join(root, `fuzz-${f}.seed.jsonl`), lines.join('\n'));
+  }
+  const elements = Array.from({ length: 500 }, () => mutatedLine(rng));
+  sent += elements.length;
+  writeFileSync(path.join(root, 'fuzz.seed.json'), `[${elements.join(',\n')}]`);
   const bad = Buffer.concat([Buffer.from('{"problem": "caf'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from(' ok \\ud800 here"}\n{"problem": \n')]);
   writeFileSync(path.join(root, 'bad.seed.jsonl'), bad);
   const server = await startServer({ rootUri: pathToFileURL(root).href });
   try {
-    const files = 10;
-    const perFile = Math.ceil((LINES * 0.8) / files);
-    let sent = 0;
-    const versions = new Map<string, number>();
-    for (let f = 0; f < files; f++) {
-      const uri = pathToFileURL(path.join(root, `fuzz-${f}.seed.${f % 4 === 3 ? 'json' : 'jsonl'}`)).href;
-      const lines = Array.from({ length: perFile }, () => mutatedLine(rng));
-      sent += lines.length;
-      server.open(uri, f % 4 === 3 ? `[${lines.join(',\n')}]` : lines.join('\n'));
-      versions.set(uri, 1);
-    }
-    // Edits: replace random line ranges with mutated lines until the total reaches LINES.
-    const uris = [...versions.keys()];
+    const badUri = pathToFileURL(path.join(root, 'bad.seed.jsonl')).href;
+    const badDiagnostics = await server.diagnosticsFor(badUri);
+    assert.deepEqual(badDiagnostics.diagnostics.map((diagnostic) => diagnostic.code), ['json-syntax']);
+    // The rest as edits of two opened files: random line ranges replaced by mutated lines.
+    const uris = [0, 1].map((f) => pathToFileURL(path.join(root, `fuzz-${f}.seed.jsonl`)).href);
+    for (const uri of uris) server.open(uri, readFileSync(new URL(uri), 'utf8'));
+    const versions = new Map(uris.map((uri) => [uri, 1]));
     while (sent < LINES) {
       const uri = rng.pick(uris);
       const version = versions.get(uri)! + 1;
@@ -112,10 +118,9 @@ test(`the running server survives ${LINES} mutated lines over stdio, in the work
       server.change(uri, version, [{ range: { start: { line, character: rng.int(20) }, end: { line: line + rng.int(3), character: rng.int(40) } }, text: lines.join('\n') }]);
     }
     for (const [uri, version] of versions) await server.diagnosticsAtVersion(uri, version);
-    const badDiagnostics = await server.diagnosticsFor(pathToFileURL(path.join(root, 'bad.seed.jsonl')).href);
-    assert.deepEqual(badDiagnostics.diagnostics.map((diagnostic) => diagnostic.code), ['json-syntax']);
     const summary = SeedSummarySchema.parse(await server.connection.sendRequest(SeedSummaryRequest.method, {}));
-    assert.equal(summary.files.length, files + 1);
+    assert.equal(summary.files.length, files + 2);
+    assert.ok(summary.files.every((file) => file.lines > 0));
     assert.ok(!server.logs.some((message) => /failed/.test(message)), server.logs.join('\n'));
   } finally {
     await server.stop();
