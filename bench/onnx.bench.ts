@@ -5,9 +5,8 @@
 // greedy evaluation (64 problems × 1 sample, max 80 tokens). Throughput is generated tokens over the wall
 // time of the sample() call as the controller sees it (the worker's includes its JSON-RPC round trip), and
 // over the CPU time the sampling process spent (the worker's process from /proc; this process for ONNX):
-// on a shared, overloaded machine wall time mostly measures the scheduler, and the ONNX backend, which
-// hands every forward to a libuv thread and back, waits for a core at every step where the worker's
-// tight Python loop keeps its slice. Passes alternate between the backends; the best pass of each counts.
+// on a shared, overloaded machine wall time mostly measures the scheduler. Passes alternate between the
+// backends; the best pass of each counts.
 // Run: node --import tsx bench/onnx.bench.ts [PASSES] [THREADS]   (default 3 passes, 1 thread each)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
