@@ -113,6 +113,8 @@ export class WorkspaceRunCatalog implements RunCatalog {
       const workspace = this.workspaceOf(runId);
       total = workspace === undefined ? Promise.resolve(null) : readTotalSteps(runPaths(workspace, runId));
       this.totals.set(runId, total);
+      // A config not readable yet (a scan between the run's folder and its config.json) is tried again next time.
+      void total.then((steps) => steps === null && this.totals.delete(runId));
     }
     return total;
   }

@@ -23,6 +23,8 @@ export const EXIT_STOPPED = 130;
 export const CONTROLLER_LOG = 'controller.log';
 const LOGS_DIRECTORY = join('.serl', 'logs');
 const POLL_MS = 100;
+/** Creating a run is quick (config, seeds, lock; the worker starts after): this only catches a controller that hangs. */
+const START_TIMEOUT_MS = 120_000;
 
 /** What to start: a new run from a config file, or an existing run resumed. */
 export type RunStart = { command: 'train' | 'curate'; config: string } | { command: 'train' | 'curate'; resume: string };
@@ -189,7 +191,7 @@ export class ControllerProcess {
       throw new ControllerStartError(message, stripHeader(output), exit);
     };
 
-    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    const deadline = Date.now() + (options.startTimeoutMs ?? START_TIMEOUT_MS);
     let exit: ControllerExit | null = null;
     for (;;) {
       const outcome = await Promise.race([
@@ -216,7 +218,7 @@ export class ControllerProcess {
       }
       if (Date.now() > deadline) {
         killProcessTree(child.pid!);
-        return fail(`the controller did not ${resumed ? 'take over' : 'create'} the run within ${options.startTimeoutMs ?? 60_000} ms; stopped it`, await childExit);
+        return fail(`the controller did not ${resumed ? 'take over' : 'create'} the run within ${options.startTimeoutMs ?? START_TIMEOUT_MS} ms; stopped it`, await childExit);
       }
     }
   }
