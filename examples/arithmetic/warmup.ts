@@ -4,32 +4,33 @@
 // Deterministic given the options: the same machine and thread count give byte-identical weights.
 //
 // Usage: node --import tsx examples/arithmetic/warmup.ts [--out DIR] [--steps N] [--batch B] [--lr X]
-//   [--seed S] [--data FILE] [--python PATH] [--threads T] [--validate N]
+//   [--seed S] [--data FILE] [--init DIR] [--python PATH] [--threads T] [--validate N]
 // Defaults write examples/arithmetic/base/ (committed) with /usr/bin/python3 (Debian's python3-torch).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { generateProblem } from '../../src/core/arithmetic';
 import { createRng } from '../../src/core/random';
-import { evaluatePolicy, type Evaluation, type LabelledProblem, parseLabelledProblems } from '../../src/engine/evaluate';
+import { evaluatePolicy, type Evaluation, readLabelledProblems } from '../../src/engine/evaluate';
 import { WorkerClient } from '../../src/engine/worker';
 import { describeIssues } from '../../src/core/schema';
 
-/** The base model's architecture: 512 characters of context fit a 3-exemplar self-instruction prompt (README.md). */
-export const BASE_ARCHITECTURE = { n_layer: 3, n_head: 4, n_embd: 128, block_size: 512 } as const;
+/** The base model's architecture: 384 characters of context fit a 3-exemplar self-instruction prompt and its new item (README.md). */
+export const BASE_ARCHITECTURE = { n_layer: 3, n_head: 4, n_embd: 96, block_size: 320 } as const;
 
 const ArgsSchema = z.strictObject({
   out: z.string().min(1).default(path.join(__dirname, 'base')),
   data: z.string().min(1).default(path.join(__dirname, 'warmup.jsonl')),
-  steps: z.coerce.number().int().positive().default(1000),
+  // Continue from an earlier warm-up's model directory instead of fresh weights (a second phase).
+  init: z.string().min(1).optional(),
+  steps: z.coerce.number().int().positive().default(2000),
   batch: z.coerce.number().int().positive().default(16),
   lr: z.coerce.number().positive().default(3e-3),
   seed: z.coerce.number().int().min(0).default(1),
   python: z.string().min(1).default('/usr/bin/python3'),
-  // The thread count changes the order of float reductions, so base/ is reproduced bit for bit with 1.
-  threads: z.coerce.number().int().positive().default(1),
+  // The thread count changes the order of float reductions, so base/ is reproduced bit for bit with 2 (its recipe).
+  threads: z.coerce.number().int().positive().default(2),
   validate: z.coerce.number().int().min(0).default(0),
 });
 export type WarmupOptions = z.output<typeof ArgsSchema>;
@@ -48,8 +49,6 @@ const MAX_GRAD_NORM = 1;
 /** Linear warm-up over this share of the steps, then cosine decay to MIN_LR_RATIO × lr. */
 const WARMUP_SHARE = 0.05;
 const MIN_LR_RATIO = 0.1;
-/** Seed of the validation problems: fresh draws from the generator, never test.jsonl. */
-const VALIDATION_SEED = 777_001;
 
 export function learningRate(step: number, steps: number, peak: number): number {
   const warmupSteps = Math.max(1, Math.round(WARMUP_SHARE * steps));
@@ -81,23 +80,6 @@ export function parseWarmupExamples(text: string, source: string): WarmupExample
   return examples;
 }
 
-/**
- * Fresh problems for choosing warm-up settings without looking at test.jsonl: drawn with their own seed,
- * skipping any text that appears in the data folder's files.
- */
-export function validationProblems(count: number, exclude: ReadonlySet<string>): LabelledProblem[] {
-  const rng = createRng(VALIDATION_SEED);
-  const problems: LabelledProblem[] = [];
-  const seen = new Set(exclude);
-  while (problems.length < count) {
-    const drawn = generateProblem(rng);
-    if (seen.has(drawn.problem)) continue;
-    seen.add(drawn.problem);
-    problems.push({ id: `validation-${problems.length + 1}`, problem: drawn.problem, answer: drawn.answer });
-  }
-  return problems;
-}
-
 export interface WarmupResult {
   steps: number;
   finalLoss: number;
@@ -125,7 +107,7 @@ export async function runWarmup(
   const staging = mkdtempSync(path.join(path.dirname(out), `.${path.basename(out)}.`));
   try {
     const info = await worker.initialize({
-      model: { kind: 'tiny', dtype: 'float32', config: BASE_ARCHITECTURE },
+      model: options.init === undefined ? { kind: 'tiny', dtype: 'float32', config: BASE_ARCHITECTURE } : { kind: 'tiny', dtype: 'float32', path: path.resolve(options.init) },
       device: 'cpu',
       seed: options.seed,
       optimizer: { lr: options.lr },
@@ -174,18 +156,12 @@ export async function runWarmup(
 
     let validation: WarmupResult['validation'] = null;
     if (options.validate > 0) {
-      const known = new Set(examples.filter((example) => example.kind === 'solve').map((example) => example.prompt));
-      for (const file of ['test.jsonl', 'seeds.seed.jsonl']) {
-        const sibling = path.join(path.dirname(options.data), file);
-        if (!existsSync(sibling)) continue;
-        for (const problem of parseLabelledProblems(readFileSync(sibling, 'utf8'), sibling)) known.add(problem.problem);
-      }
-      const { items: _items, ...figures } = await evaluatePolicy(worker, validationProblems(options.validate, known), {
-        seed: options.seed,
-      });
+      // Settings are chosen on validation.jsonl, never on test.jsonl.
+      const problems = (await readLabelledProblems(path.join(path.dirname(options.data), 'validation.jsonl'))).slice(0, options.validate);
+      const { items: _items, ...figures } = await evaluatePolicy(worker, problems, { seed: options.seed });
       validation = figures;
       log(
-        `validation (${figures.n} fresh problems, k=${figures.k}): greedy pass@1 ${percent(figures.greedy_pass1)}, ` +
+        `validation (${figures.n} problems of validation.jsonl, k=${figures.k}): greedy pass@1 ${percent(figures.greedy_pass1)}, ` +
           `sampled pass@1 ${percent(figures.sampled_pass1)}, maj@${figures.k} ${percent(figures.maj_at_k)}`,
       );
     }
@@ -197,6 +173,7 @@ export async function runWarmup(
         {
           script: 'examples/arithmetic/warmup.ts',
           architecture: BASE_ARCHITECTURE,
+          init: options.init === undefined ? null : { dir: options.init, recipe: readInitRecipe(options.init) },
           data: { file: path.basename(options.data), sha256: createHash('sha256').update(dataText).digest('hex') },
           steps: options.steps,
           batch: options.batch,
@@ -221,6 +198,18 @@ export async function runWarmup(
   } finally {
     rmSync(staging, { recursive: true, force: true });
     await worker.dispose();
+  }
+}
+
+/** The recipe of the model a second phase starts from (null when it has none), so warmup.json records the whole chain. */
+function readInitRecipe(dir: string): unknown {
+  const file = path.join(dir, 'warmup.json');
+  if (!existsSync(file)) return null;
+  try {
+    const { loss_curve: _curve, ...recipe } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return recipe;
+  } catch (error) {
+    throw new Error(`${file}: invalid JSON: ${(error as Error).message}`);
   }
 }
 

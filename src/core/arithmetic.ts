@@ -1,13 +1,18 @@
 // The arithmetic world: a toy reasoning domain in which a tiny character-level model can learn SeRL
-// end to end on a CPU. A problem is a short word problem (a starting count, then 2–4 events that add,
-// remove or multiply, then a question); its chain of thought applies the events in order, one short
-// equation each: "12+7=19; 19-5=14; 14*3=42. \boxed{42}".
+// end to end on a CPU. A problem is one short word problem (a starting count, then 2–4 events that add,
+// remove or multiply, then a question); its chain of thought applies the events in order, one compact
+// equation each, then the answer behind GSM8K's cue: "Ann has 12 eggs. Ann buys 7, sells 5, doubles them.
+// How many?" → "12+7=19;19-5=14;14*2=28 #### 28".
 //
 // Why the grammar looks like this:
+// - A 3-layer character GPT must learn the language and 2-digit arithmetic in minutes on one CPU core,
+//   so the language is small: one opening, eight operation phrases, one tense, one question, problems of
+//   at most 80 characters. (A first version with ~24 phrasings in two tenses and 110-character problems
+//   left the model at 2% after a 28-minute warm-up: it spent its capacity on words.)
 // - SeRL's similarity filter drops a new problem whose ROUGE-L F1 against any of ~500 seeds exceeds
-//   0.7, and ROUGE tokens are [a-z0-9]+ runs, so "+" and "-" vanish and a bare "12 + 34 - 5" is a near
-//   duplicate of any other expression. Names, objects, containers, days, two tenses and several verbs
-//   per operation make problems differ in words, not only in numbers.
+//   0.7, and ROUGE tokens are [a-z0-9]+ runs, so "+" and "-" vanish. Few words are shared by every
+//   problem (has, how, many): the name stands where a pronoun would, events are joined by commas only,
+//   and the question is short, so names, objects, numbers and phrases make problems differ in words.
 // - Every phrase maps to exactly one operation, wherever it appears, so `solveProblem` can compute the
 //   ground truth of any problem a model writes in this grammar (in any combination of its phrases)
 //   without trusting the model: benchmarks score self-generated problems with it.
@@ -31,105 +36,53 @@ export interface ArithmeticProblem {
   problem: string;
   /** The final count, as a decimal string. */
   answer: string;
-  /** The chain of thought, ending in `\boxed{answer}`. */
+  /** The chain of thought, ending in `#### answer`. */
   solution: string;
   steps: Step[];
 }
 
-export type Tense = 'present' | 'past';
-
-/** A sentence or clause template in both tenses; `{slot}` marks a value (see SLOT_PATTERNS). */
-export interface TensedTemplate {
-  present: string;
-  past: string;
-}
-
-export interface OperationPhrase extends TensedTemplate {
+/** `{slot}` marks a value in a template (see SLOT_PATTERNS). */
+export interface OperationPhrase {
   operation: Operation;
+  template: string;
   /** A multiplier the words fix ("doubles them"); absent when the phrase holds `{n}`. */
   factor?: number;
 }
 
-const FEMALE_NAMES = [
-  'Ann', 'Mia', 'Zoe', 'Eva', 'Lily', 'Rosa', 'Nina', 'Kate', 'Emma', 'Ivy',
-  'Lucy', 'Sara', 'Amy', 'Jill', 'Tess', 'Maya', 'Ella', 'Ruby', 'Jade', 'Nora',
-];
-const MALE_NAMES = [
-  'Tom', 'Sam', 'Ben', 'Leo', 'Max', 'Jack', 'Omar', 'Eli', 'Luke', 'Ravi',
-  'Hugo', 'Finn', 'Noah', 'Owen', 'Carl', 'Ian', 'Dan', 'Theo', 'Raj', 'Adam',
-];
+const FEMALE_NAMES = ['Ann', 'Mia', 'Zoe', 'Eva', 'Lily', 'Rosa', 'Nina', 'Kate', 'Emma', 'Ivy', 'Lucy', 'Sara', 'Amy', 'Jill', 'Tess'];
+const MALE_NAMES = ['Tom', 'Sam', 'Ben', 'Leo', 'Max', 'Jack', 'Omar', 'Eli', 'Luke', 'Ravi', 'Hugo', 'Finn', 'Noah', 'Dan', 'Raj'];
 const OBJECTS = [
-  'apples', 'pears', 'plums', 'eggs', 'cookies', 'muffins', 'cards', 'stamps', 'marbles', 'shells',
-  'coins', 'beads', 'pencils', 'books', 'stickers', 'candles', 'buttons', 'balloons', 'lemons', 'peaches',
-  'rocks', 'toys', 'socks', 'ribbons', 'cupcakes', 'crayons', 'nuts', 'seeds', 'bottles', 'tickets',
+  'apples', 'pears', 'plums', 'eggs', 'cookies', 'cards', 'stamps', 'marbles', 'shells', 'coins',
+  'beads', 'pencils', 'books', 'stickers', 'candles', 'buttons', 'balloons', 'lemons', 'rocks', 'toys',
 ];
-const CONTAINERS = ['box', 'bag', 'basket', 'jar', 'drawer', 'tin', 'crate', 'bucket'];
-const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
-const OPENINGS: readonly TensedTemplate[] = [
-  { present: '{name} has {n} {object}.', past: '{name} had {n} {object}.' },
-  { present: '{name} starts with {n} {object}.', past: '{name} started with {n} {object}.' },
-  { present: '{name} owns {n} {object}.', past: '{name} owned {n} {object}.' },
-  { present: 'On {day} {name} has {n} {object}.', past: 'On {day} {name} had {n} {object}.' },
-  { present: "{name}'s {container} holds {n} {object}.", past: "{name}'s {container} held {n} {object}." },
-  { present: 'At first {name} has {n} {object}.', past: 'At first {name} had {n} {object}.' },
-];
+const OPENING = '{name} has {n} {object}.';
 
 const OPERATION_PHRASES: readonly OperationPhrase[] = [
-  { operation: '+', present: 'buys {n} more', past: 'bought {n} more' },
-  { operation: '+', present: 'finds {n} more', past: 'found {n} more' },
-  { operation: '+', present: 'gets {n} more', past: 'got {n} more' },
-  { operation: '+', present: 'wins {n}', past: 'won {n}' },
-  { operation: '+', present: 'receives {n}', past: 'received {n}' },
-  { operation: '+', present: 'collects {n} more', past: 'collected {n} more' },
-  { operation: '+', present: 'is given {n}', past: 'was given {n}' },
-  { operation: '+', present: 'picks up {n}', past: 'picked up {n}' },
-  { operation: '+', present: 'makes {n} more', past: 'made {n} more' },
-  { operation: '+', present: 'gets {n} from {friend}', past: 'got {n} from {friend}' },
-  { operation: '-', present: 'sells {n}', past: 'sold {n}' },
-  { operation: '-', present: 'loses {n}', past: 'lost {n}' },
-  { operation: '-', present: 'gives away {n}', past: 'gave away {n}' },
-  { operation: '-', present: 'uses {n}', past: 'used {n}' },
-  { operation: '-', present: 'donates {n}', past: 'donated {n}' },
-  { operation: '-', present: 'drops {n}', past: 'dropped {n}' },
-  { operation: '-', present: 'trades away {n}', past: 'traded away {n}' },
-  { operation: '-', present: 'throws out {n}', past: 'threw out {n}' },
-  { operation: '-', present: 'gives {n} to {friend}', past: 'gave {n} to {friend}' },
-  { operation: '*', present: 'doubles them', past: 'doubled them', factor: 2 },
-  { operation: '*', present: 'triples them', past: 'tripled them', factor: 3 },
-  { operation: '*', present: 'multiplies them by {n}', past: 'multiplied them by {n}' },
-  { operation: '*', present: 'gets {n} times as many', past: 'got {n} times as many' },
-  { operation: '*', present: 'turns each into {n}', past: 'turned each into {n}' },
+  { operation: '+', template: 'buys {n}' },
+  { operation: '+', template: 'finds {n}' },
+  { operation: '+', template: 'gets {n}' },
+  { operation: '-', template: 'sells {n}' },
+  { operation: '-', template: 'loses {n}' },
+  { operation: '-', template: 'gives away {n}' },
+  { operation: '*', template: 'doubles them', factor: 2 },
+  { operation: '*', template: 'triples them', factor: 3 },
 ];
 
-/** Words that may open an event sentence; the pronoun after them is lowercase. */
-const STARTERS = ['Then', 'Next', 'Later', 'After that'];
+/** Between two clauses of the event sentence. */
+const JOINER = ', ';
 
-/** Between two clauses of one event sentence. Longer joiners first: the parser splits on them in this order. */
-const JOINERS = [', then ', ' and then ', ', ', ' and '];
-
-const QUESTIONS: readonly TensedTemplate[] = [
-  { present: 'How many {object} are left?', past: 'How many {object} were left?' },
-  { present: 'How many does {pronoun} have now?', past: 'How many did {pronoun} have then?' },
-  { present: 'How many {object} does {name} have?', past: 'How many {object} did {name} have?' },
-  { present: 'How many does {pronoun} end up with?', past: 'How many did {pronoun} end up with?' },
-  { present: 'How many now?', past: 'How many at the end?' },
-  { present: 'What is the total now?', past: 'What was the total then?' },
-  { present: 'Find the final count.', past: 'Find the count at the end.' },
-];
+const QUESTION = 'How many?';
 
 /** The world's vocabulary and templates, for tests and documentation. */
 export const ARITHMETIC_GRAMMAR = {
   femaleNames: FEMALE_NAMES,
   maleNames: MALE_NAMES,
   objects: OBJECTS,
-  containers: CONTAINERS,
-  days: DAYS,
-  openings: OPENINGS,
+  opening: OPENING,
   operationPhrases: OPERATION_PHRASES,
-  starters: STARTERS,
-  joiners: JOINERS,
-  questions: QUESTIONS,
+  joiner: JOINER,
+  question: QUESTION,
 } as const;
 
 // ---------------------------------------------------------------------------------------------------
@@ -143,8 +96,6 @@ export interface GenerateOptions {
   maxStart: number;
   /** Added and removed amounts are drawn from [1, maxOperand]. */
   maxOperand: number;
-  /** Multipliers are drawn from [2, maxFactor]. */
-  maxFactor: number;
   /** No count, intermediate or final, exceeds this (keeps the arithmetic to a tiny model's reach). */
   maxValue: number;
   /** Longer problems are drawn again: the model's context holds the problem and its solution. */
@@ -155,10 +106,9 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   minSteps: 2,
   maxSteps: 4,
   maxStart: 20,
-  maxOperand: 20,
-  maxFactor: 4,
-  maxValue: 99,
-  maxChars: 110,
+  maxOperand: 9,
+  maxValue: 40,
+  maxChars: 80,
 };
 
 /**
@@ -190,19 +140,20 @@ function checkGenerateOptions(options: GenerateOptions): void {
   for (const [key, value] of Object.entries(options)) {
     if (!Number.isSafeInteger(value)) throw new RangeError(`generate option ${key} must be an integer, got ${value}`);
   }
-  const { minSteps, maxSteps, maxStart, maxOperand, maxFactor, maxValue } = options;
+  const { minSteps, maxSteps, maxStart, maxOperand, maxValue } = options;
   if (minSteps < 1 || maxSteps < minSteps) throw new RangeError(`steps must satisfy 1 ≤ minSteps ≤ maxSteps, got ${minSteps}..${maxSteps}`);
   if (maxStart < 2 || maxStart > maxValue) throw new RangeError(`maxStart must be in [2, maxValue=${maxValue}], got ${maxStart}`);
   if (maxOperand < 1) throw new RangeError(`maxOperand must be at least 1, got ${maxOperand}`);
-  if (maxFactor < 2) throw new RangeError(`maxFactor must be at least 2, got ${maxFactor}`);
 }
+
+const FACTORS = OPERATION_PHRASES.flatMap((phrase) => (phrase.factor === undefined ? [] : [phrase.factor]));
 
 function drawSteps(rng: Rng, options: GenerateOptions): Step[] {
   const count = options.minSteps + rng.int(options.maxSteps - options.minSteps + 1);
   let value = 2 + rng.int(options.maxStart - 1);
   const steps: Step[] = [];
   for (let i = 0; i < count; i++) {
-    const factors = range(2, options.maxFactor).filter((factor) => value * factor <= options.maxValue);
+    const factors = FACTORS.filter((factor) => value * factor <= options.maxValue);
     const feasible: Operation[] = [];
     if (value < options.maxValue) feasible.push('+');
     if (value >= 2) feasible.push('-');
@@ -231,43 +182,15 @@ function apply(left: number, operation: Operation, right: number): number {
 }
 
 function renderProblem(rng: Rng, steps: readonly Step[]): string {
-  const tense: Tense = rng.int(2) === 0 ? 'present' : 'past';
-  const female = rng.int(2) === 0;
-  const name = rng.pick(female ? FEMALE_NAMES : MALE_NAMES);
-  const slots: Record<string, string> = {
-    name,
-    pronoun: female ? 'she' : 'he',
-    object: rng.pick(OBJECTS),
-    container: rng.pick(CONTAINERS),
-    day: rng.pick(DAYS),
-    n: String(steps[0]!.left),
-  };
-  const sentences = [fill(rng.pick(OPENINGS)[tense], slots)];
-
+  const name = rng.pick(rng.int(2) === 0 ? FEMALE_NAMES : MALE_NAMES);
+  const slots = { name, object: rng.pick(OBJECTS), n: String(steps[0]!.left) };
   const clauses = steps.map((step) => {
     const phrases = OPERATION_PHRASES.filter(
       (phrase) => phrase.operation === step.operation && (phrase.factor === undefined || phrase.factor === step.right),
     );
-    const friend = rng.pick([...FEMALE_NAMES, ...MALE_NAMES].filter((other) => other !== name));
-    return fill(rng.pick(phrases)[tense], { n: String(step.right), friend });
+    return fill(rng.pick(phrases).template, { n: String(step.right) });
   });
-  // The events fill one or two sentences, split at a random point between clauses.
-  const sentenceCount = 1 + rng.int(Math.min(2, clauses.length));
-  const cuts = rng.sample(range(1, clauses.length - 1), sentenceCount - 1).sort((a, b) => a - b);
-  const bounds = [0, ...cuts, clauses.length];
-  for (let s = 0; s < sentenceCount; s++) {
-    const group = clauses.slice(bounds[s], bounds[s + 1]);
-    // A second sentence opens with a starter ("Then …") half the time, the first a quarter of the time.
-    const starter = rng.int(s === 0 ? 4 : 2) === 0 ? rng.pick(STARTERS) : '';
-    const usesName = rng.int(4) === 0;
-    const subject = usesName ? name : starter === '' ? capitalize(slots.pronoun!) : slots.pronoun!;
-    let body = group[0]!;
-    for (const clause of group.slice(1)) body += rng.pick(JOINERS) + clause;
-    sentences.push(`${starter === '' ? '' : starter + ' '}${subject} ${body}.`);
-  }
-
-  sentences.push(fill(rng.pick(QUESTIONS)[tense], slots));
-  return sentences.join(' ');
+  return `${fill(OPENING, slots)} ${name} ${clauses.join(JOINER)}. ${QUESTION}`;
 }
 
 function fill(template: string, slots: Readonly<Record<string, string>>): string {
@@ -278,15 +201,11 @@ function fill(template: string, slots: Readonly<Record<string, string>>): string
   });
 }
 
-function capitalize(word: string): string {
-  return word.charAt(0).toUpperCase() + word.slice(1);
-}
-
-/** The chain of thought of `steps`: "12+7=19; 19-5=14; 14*3=42. \boxed{42}". */
+/** The chain of thought of `steps`: "12+7=19;19-5=14;14*2=28 #### 28". */
 export function formatSolution(steps: readonly Step[]): string {
   if (steps.length === 0) throw new RangeError('a solution needs at least one step');
   const equations = steps.map((step) => `${step.left}${step.operation}${step.right}=${step.result}`);
-  return `${equations.join('; ')}. \\boxed{${steps[steps.length - 1]!.result}}`;
+  return `${equations.join(';')} #### ${steps[steps.length - 1]!.result}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -295,11 +214,7 @@ export function formatSolution(steps: readonly Step[]): string {
 // The world writes counts below 100; a model's numbers of up to 3 digits are still read.
 const SLOT_PATTERNS: Readonly<Record<string, string>> = {
   name: '(?<name>[A-Z][a-z]+)',
-  friend: '[A-Z][a-z]+',
-  pronoun: '(?<pronoun>she|he)',
   object: '(?<object>[a-z]+)',
-  container: '[a-z]+',
-  day: `(?:${DAYS.join('|')})`,
   n: '(?<n>0|[1-9]\\d{0,2})',
 };
 /** A model may write more events than the world's 4; beyond this the text is not a problem of the world. */
@@ -316,15 +231,9 @@ function templatePattern(template: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-const bothTenses = (template: TensedTemplate) => [template.present, template.past].map(templatePattern);
-const OPENING_PATTERNS = OPENINGS.flatMap(bothTenses);
-const QUESTION_PATTERNS = QUESTIONS.flatMap(bothTenses);
-const CLAUSE_PATTERNS = OPERATION_PHRASES.flatMap((phrase) => bothTenses(phrase).map((pattern) => ({ phrase, pattern })));
-const EVENT_SENTENCE = new RegExp(
-  `^(?:(?<starter>${STARTERS.join('|')}) )?` +
-    '(?<subject>[A-Za-z]+) (?<body>.+)\\.$',
-);
-const JOINER_SPLIT = new RegExp(JOINERS.map((joiner) => joiner.replace(/[.*+?^$()[\]|\\]/g, '\\$&')).join('|'));
+const OPENING_PATTERN = templatePattern(OPENING);
+const CLAUSE_PATTERNS = OPERATION_PHRASES.map((phrase) => ({ phrase, pattern: templatePattern(phrase.template) }));
+const EVENT_SENTENCE = /^(?<subject>[A-Za-z]+) (?<body>.+)\.$/;
 
 export interface SolvedProblem {
   answer: string;
@@ -332,30 +241,25 @@ export interface SolvedProblem {
 }
 
 /**
- * The ground truth of a problem written in the arithmetic world's grammar (any mix of its phrases and
- * tenses, any names), or null when the text does not follow it, an event refers to someone else, the
- * question asks about other objects, or a count would go negative (or beyond exact integers).
- * Whitespace is normalised first.
+ * The ground truth of a problem written in the arithmetic world's grammar (any mix of its phrases, any
+ * names, the events in one sentence or several), or null when the text does not follow it, an event
+ * refers to someone else, or a count would go negative (or beyond exact integers). Whitespace is
+ * normalised first.
  */
 export function solveProblem(text: string): SolvedProblem | null {
   const sentences = text.replace(/\s+/g, ' ').trim().split(/(?<=[.?]) /);
   if (sentences.length < 3) return null;
-  const opening = matchAny(OPENING_PATTERNS, sentences[0]!);
-  const question = matchAny(QUESTION_PATTERNS, sentences[sentences.length - 1]!);
-  if (opening === null || question === null) return null;
-  const { name, object, n } = opening as { name: string; object: string; n: string };
-  if ((question.object !== undefined && question.object !== object) || (question.name !== undefined && question.name !== name)) {
-    return null;
-  }
+  const opening = OPENING_PATTERN.exec(sentences[0]!)?.groups;
+  if (opening === undefined || sentences[sentences.length - 1] !== QUESTION) return null;
+  const { name, n } = opening as { name: string; n: string };
 
   const steps: Step[] = [];
   let value = Number(n);
   for (const sentence of sentences.slice(1, -1)) {
     const event = EVENT_SENTENCE.exec(sentence)?.groups;
     if (event === undefined) return null;
-    const pronouns = event.starter === undefined ? ['She', 'He'] : ['she', 'he'];
-    if (event.subject !== name && !pronouns.includes(event.subject!)) return null;
-    for (const clause of event.body!.split(JOINER_SPLIT)) {
+    if (event.subject !== name) return null;
+    for (const clause of event.body!.split(JOINER)) {
       const parsed = parseClause(clause);
       if (parsed === null || steps.length === MAX_PARSED_STEPS) return null;
       const result = apply(value, parsed.operation, parsed.right);
@@ -365,14 +269,6 @@ export function solveProblem(text: string): SolvedProblem | null {
     }
   }
   return steps.length === 0 ? null : { answer: String(value), steps };
-}
-
-function matchAny(patterns: readonly RegExp[], sentence: string): Record<string, string | undefined> | null {
-  for (const pattern of patterns) {
-    const match = pattern.exec(sentence);
-    if (match) return match.groups ?? {};
-  }
-  return null;
 }
 
 function parseClause(clause: string): { operation: Operation; right: number } | null {
@@ -499,6 +395,8 @@ export interface ArithmeticDataOptions {
   maxExemplars: number;
   /** Held-out problems for evaluation. */
   test: number;
+  /** Held-out problems for choosing settings (warm-up, loop), so that test.jsonl is only ever measured. */
+  validation: number;
   generate: GenerateOptions;
 }
 
@@ -508,8 +406,9 @@ export const DEFAULT_ARITHMETIC_DATA_OPTIONS: ArithmeticDataOptions = {
   warmup: 3000,
   slipShare: 0.3,
   listExamples: 1000,
-  maxExemplars: 3,
+  maxExemplars: 2,
   test: 500,
+  validation: 500,
   generate: DEFAULT_GENERATE_OPTIONS,
 };
 
@@ -540,16 +439,18 @@ export interface ArithmeticData {
   seeds: LabelledRecord[];
   warmup: WarmupRecord[];
   test: LabelledRecord[];
+  validation: LabelledRecord[];
 }
 
 /**
- * The world's seed, warm-up and test sets. Problem texts are distinct across all three sets. Separate
+ * The world's seed, warm-up, test and validation sets. Problem texts are distinct across all four sets. Separate
  * random streams draw the problems, the slips and the list examples, so changing the slip share or the
  * number of list examples leaves every problem text as it was.
  */
 export function buildArithmeticData(options: ArithmeticDataOptions = DEFAULT_ARITHMETIC_DATA_OPTIONS): ArithmeticData {
-  const { seeds: seedCount, warmup: warmupCount, test: testCount, slipShare, listExamples, maxExemplars } = options;
-  for (const [key, value] of Object.entries({ seeds: seedCount, warmup: warmupCount, test: testCount, listExamples, maxExemplars })) {
+  const { seeds: seedCount, warmup: warmupCount, test: testCount, validation: validationCount, slipShare, listExamples, maxExemplars } = options;
+  const counts = { seeds: seedCount, warmup: warmupCount, test: testCount, validation: validationCount, listExamples, maxExemplars };
+  for (const [key, value] of Object.entries(counts)) {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
   }
   if (!(slipShare >= 0 && slipShare <= 1)) throw new RangeError(`slipShare must be in [0, 1], got ${slipShare}`);
@@ -578,6 +479,8 @@ export function buildArithmeticData(options: ArithmeticDataOptions = DEFAULT_ARI
   const seedProblems = draw(seedCount);
   const warmupProblems = draw(warmupCount);
   const testProblems = draw(testCount);
+  // Drawn last: its size changes no other set.
+  const validationProblems = draw(validationCount);
 
   const slipRng = createRng(options.seed + 1);
   const slipped = new Set(slipRng.sample(range(0, warmupCount - 1), Math.round(slipShare * warmupCount)));
@@ -608,6 +511,7 @@ export function buildArithmeticData(options: ArithmeticDataOptions = DEFAULT_ARI
     seeds: seedProblems.map(labelled('seed')),
     warmup: [...solveRecords, ...listRecords],
     test: testProblems.map(labelled('test')),
+    validation: validationProblems.map(labelled('validation')),
   };
 }
 

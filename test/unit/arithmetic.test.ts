@@ -38,11 +38,11 @@ function problems(seed: number, count: number): ArithmeticProblem[] {
   return Array.from({ length: count }, () => generateProblem(rng));
 }
 
-/** The test's own reading of a chain of thought "a+b=c; c-d=e. \boxed{e}". */
+/** The test's own reading of a chain of thought "a+b=c;c-d=e #### e". */
 function readSolution(solution: string): { steps: Step[]; boxed: string } {
-  const match = /^(.*)\. \\boxed\{(\d+)\}$/.exec(solution);
+  const match = /^(.*) #### (\d+)$/.exec(solution);
   assert.ok(match, `not a chain of thought: ${solution}`);
-  const steps = match[1]!.split('; ').map((equation) => {
+  const steps = match[1]!.split(';').map((equation) => {
     const parts = /^(\d+)([-+*])(\d+)=(\d+)$/.exec(equation);
     assert.ok(parts, `not an equation: ${equation} in ${solution}`);
     return { left: Number(parts[1]), operation: parts[2] as Step['operation'], right: Number(parts[3]), result: Number(parts[4]) };
@@ -72,18 +72,18 @@ describe('generateProblem', () => {
       assert.equal(boxed, problem.answer);
       assert.equal(String(steps[steps.length - 1]!.result), problem.answer);
       // "doubles them" and "triples them" state their factor in words; every other operand is in digits.
-      const digits = problem.problem.replace(/doubl(?:es|ed) them/g, '2').replace(/tripl(?:es|ed) them/g, '3');
+      const digits = problem.problem.replace(/doubles them/g, '2').replace(/triples them/g, '3');
       assert.deepEqual(digits.match(/\d+/g)!.map(Number), [steps[0]!.left, ...steps.map((step) => step.right)], problem.problem);
     }
   });
 
-  it('keeps to the limits: 2–4 steps, counts in [1, 99], at most 110 characters', () => {
+  it('keeps to the limits: 2–4 steps, counts in [1, 40], at most 80 characters', () => {
     const stepCounts = new Set<number>();
     for (const problem of problems(4, 600)) {
       stepCounts.add(problem.steps.length);
       assert.ok(problem.problem.length <= DEFAULT_GENERATE_OPTIONS.maxChars, problem.problem);
       for (const step of problem.steps) {
-        for (const value of [step.left, step.result]) assert.ok(value >= 1 && value <= 99, `${value} in ${problem.solution}`);
+        for (const value of [step.left, step.result]) assert.ok(value >= 1 && value <= DEFAULT_GENERATE_OPTIONS.maxValue, `${value} in ${problem.solution}`);
       }
     }
     assert.deepEqual([...stepCounts].sort(), [2, 3, 4]);
@@ -97,7 +97,6 @@ describe('generateProblem', () => {
       assert.ok(problem.steps[0]!.result <= 30);
     }
     assert.throws(() => generateProblem(rng, { minSteps: 3, maxSteps: 2 }), /minSteps/);
-    assert.throws(() => generateProblem(rng, { maxFactor: 1 }), /maxFactor/);
     assert.throws(() => generateProblem(rng, { maxOperand: 2.5 }), /integer/);
     assert.throws(() => generateProblem(rng, { maxChars: 20 }), /maxChars/);
   });
@@ -115,19 +114,18 @@ describe('generateProblem', () => {
     data.seeds.forEach((seed, i) => filter.addSeed(seed.problem, i));
     const fresh = problems(99, 300);
     const passed = fresh.filter((problem, i) => filter.checkAndAccept(problem.problem, i).ok).length;
-    // Measured: 0.99 at 2,000 problems; SeRL needs a reasonable share, and 0.9 leaves room for noise.
-    assert.ok(passed / fresh.length >= 0.9, `only ${passed} of ${fresh.length} passed`);
+    // Measured: 0.80 at 600 problems (2-step problems fare worst, 0.67); SeRL needs a reasonable share.
+    assert.ok(passed / fresh.length >= 0.7, `only ${passed} of ${fresh.length} passed`);
   });
 });
 
 describe('solveProblem', () => {
-  it('computes hand-checked answers, across tenses, starters, joiners and unknown names', () => {
+  it('computes hand-checked answers, across sentences and unknown names', () => {
     const cases: [string, string, number][] = [
-      ['Ann has 12 eggs. She buys 7 more, sells 5, then triples them. How many eggs are left?', '12+7=19; 19-5=14; 14*3=42', 42],
-      ['Zed had 30 shells. Later Zed gave 4 to Kim and lost 6. He got 2 times as many. How many did he have then?', '30-4=26; 26-6=20; 20*2=40', 40],
-      ['Pia owns 5 coins. She won 3 and then doubles them. Find the final count.', '5+3=8; 8*2=16', 16],
-      ["Bo's jar held 9 nuts. After that he turned each into 4, then threw out 35. What was the total then?", '9*4=36; 36-35=1', 1],
-      ['On Friday Lea has 2 cards. Lea is given 0. Next she uses 2. How many cards does Lea have?', '2+0=2; 2-2=0', 0],
+      ['Ann has 12 eggs. Ann buys 7, sells 5, triples them. How many?', '12+7=19; 19-5=14; 14*3=42', 42],
+      ['Zed has 30 shells. Zed gives away 4, loses 6. Zed doubles them. How many?', '30-4=26; 26-6=20; 20*2=40', 40],
+      ['Pia has 5 coins. Pia finds 3, doubles them. How many?', '5+3=8; 8*2=16', 16],
+      ['Bo has 9 nuts. Bo triples them, sells 26, gets 0, sells 1. How many?', '9*3=27; 27-26=1; 1+0=1; 1-1=0', 0],
     ];
     for (const [text, equations, answer] of cases) {
       const solved = solveProblem(text);
@@ -138,25 +136,23 @@ describe('solveProblem', () => {
   });
 
   it('normalises whitespace first, as the self-instruction filters do', () => {
-    assert.equal(solveProblem('  Ann has 12 eggs.\n She   sells 5 and buys 1 more.  How many now? ')?.answer, '8');
+    assert.equal(solveProblem('  Ann has 12 eggs.\n Ann   sells 5, buys 1.  How many? ')?.answer, '8');
   });
 
   it('returns null for text outside the grammar or without a well-defined answer', () => {
     const outside = [
       'What is 12 + 34 - 5?',
-      'Ann has 12 eggs. How many eggs are left?', // no event
-      'Ann has 12 eggs. She sells 5. How many apples are left?', // asks about other objects
-      'Ann has 12 eggs. She sells 5. How many eggs does Tom have?', // asks about someone else
-      'Ann has 12 eggs. Tom sells 5. How many eggs are left?', // an event of someone else
-      'Ann has 12 eggs. she sells 5. How many eggs are left?', // lowercase subject without a starter
-      'Ann has 12 eggs. She sells 15. How many eggs are left?', // a negative count
-      'Ann has 12 eggs. She juggles 5. How many eggs are left?', // an unknown verb
-      'Ann has 12 eggs. She sells 5. She buys 1234 more. How many eggs are left?', // beyond 3 digits
-      'Ann has 12 eggs. She sells 05. How many eggs are left?', // a leading zero
-      'Ann has 12 eggs. She sells 5', // unfinished
-      'Ann has 1 eggs. She doubles them, doubles them, doubles them, doubles them. She doubles them, doubles them, doubles them. How many now?', // > 6 steps
-      'Ann has 999 eggs. She multiplies them by 999, multiplies them by 999, multiplies them by 999. ' +
-        'She multiplies them by 999, multiplies them by 999. How many now?', // beyond exact integers
+      'Ann has 12 eggs. How many?', // no event
+      'Ann has 12 eggs. Ann sells 5. How many eggs are left?', // another question
+      'Ann has 12 eggs. Tom sells 5. How many?', // an event of someone else
+      'Ann has 12 eggs. She sells 5. How many?', // a pronoun: the world names the subject
+      'Ann has 12 eggs. Ann sells 15. How many?', // a negative count
+      'Ann has 12 eggs. Ann juggles 5. How many?', // an unknown verb
+      'Ann has 12 eggs. Ann sells 5 and buys 1. How many?', // an unknown joiner
+      'Ann has 12 eggs. Ann sells 5. Ann buys 1234. How many?', // beyond 3 digits
+      'Ann has 12 eggs. Ann sells 05. How many?', // a leading zero
+      'Ann has 12 eggs. Ann sells 5', // unfinished
+      'Ann has 1 eggs. Ann doubles them, doubles them, doubles them, doubles them. Ann doubles them, doubles them, doubles them. How many?', // > 6 steps
     ];
     for (const text of outside) assert.equal(solveProblem(text), null, text);
   });
@@ -169,17 +165,14 @@ describe('solveProblem', () => {
     for (const record of solveRecords) assert.equal(solveProblem(record.prompt)?.answer, record.answer);
   });
 
-  it('is exercised on every template of the grammar in both tenses by the shipped data', () => {
+  it('is exercised on every template of the grammar by the shipped data', () => {
     const texts = allProblemTexts.join('\n');
     const pattern = (template: string) =>
-      new RegExp(template.replace(/[.?]/g, '\\$&').replace(/\{(\w+)\}/g, (_, slot: string) => (slot === 'n' ? '\\d+' : "[A-Za-z']+")));
-    const { openings, operationPhrases, questions, starters, joiners } = ARITHMETIC_GRAMMAR;
-    for (const template of [...openings, ...operationPhrases, ...questions]) {
-      for (const text of [template.present, template.past]) assert.match(texts, pattern(text), `template never used: ${text}`);
+      new RegExp(template.replace(/[.?]/g, '\\$&').replace(/\{(\w+)\}/g, (_, slot: string) => (slot === 'n' ? '\\d+' : '[A-Za-z]+')));
+    const { opening, operationPhrases, question } = ARITHMETIC_GRAMMAR;
+    for (const template of [opening, ...operationPhrases.map((phrase) => phrase.template), question]) {
+      assert.match(texts, pattern(template), `template never used: ${template}`);
     }
-    for (const starter of starters) assert.match(texts, new RegExp(`\\. ${starter} (?:she|he|[A-Z])`), starter);
-    // ", " and " and " must also occur on their own, not only as the start of ", then " and " and then ".
-    for (const joiner of joiners) assert.match(texts, new RegExp(`${joiner}(?!then )`), `joiner never used: "${joiner}"`);
   });
 });
 
@@ -245,7 +238,7 @@ describe('training texts', () => {
 
   it('builds list examples in the loop\'s plain few-shot format, which the loop\'s parser reads back as one item', () => {
     const pool = problems(14, 20).map((p) => p.problem);
-    const target = 'Ann has 12 eggs. She sells 5 and buys 1 more. How many now?';
+    const target = 'Ann has 12 eggs. Ann sells 5, buys 1. How many?';
     const example = formatListExample(pool, target, createRng(3), { exemplars: 3, template: ARITHMETIC_PROMPT_TEMPLATE });
     assert.ok(example.prompt.startsWith(`${ARITHMETIC_PROMPT_TEMPLATE.system}\n\n1. `), example.prompt);
     assert.ok(example.prompt.endsWith('\n4.'), example.prompt);
@@ -284,7 +277,7 @@ describe('buildArithmeticData', () => {
     assert.ok(other.warmup.every((record) => record.kind === 'solve' && !record.slipped));
   });
 
-  it('builds list examples from seed exemplars with warm-up targets, fitting a 512-character context', () => {
+  it('builds list examples from seed exemplars with warm-up targets, fitting a 320-character context', () => {
     const seeds = new Set(data.seeds.map((record) => record.problem));
     const warmupProblems = new Set(solveRecords.map((record) => record.prompt));
     const lengths = new Set<number>();
@@ -295,10 +288,10 @@ describe('buildArithmeticData', () => {
       const continuation = parseContinuation(record.completion, { firstNumber: items.length + 1, truncated: false });
       assert.equal(continuation.items.length, 1);
       assert.ok(warmupProblems.has(continuation.items[0]!.text));
-      assert.ok(record.prompt.length + record.completion.length < 512);
+      assert.ok(record.prompt.length + record.completion.length < 320);
     }
-    assert.deepEqual([...lengths].sort(), [1, 2, 3]);
-    for (const record of solveRecords) assert.ok(record.prompt.length + record.completion.length < 256);
+    assert.deepEqual([...lengths].sort(), [1, 2]);
+    for (const record of solveRecords) assert.ok(record.prompt.length + record.completion.length < 160);
   });
 
   it('refuses impossible options', () => {
