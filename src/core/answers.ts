@@ -593,27 +593,35 @@ function leaf(text: string): AnswerNode {
 // ---------------------------------------------------------------------------------------------------
 // Keys and equivalence
 
-/** Caches a bounded number of entries; the least recently used goes first. */
+/**
+ * Caches at most 2 × capacity entries in two generations: new entries go to the young one, which becomes
+ * the old one when full (the previous old one is dropped); a hit in the old one moves the entry back. A hit
+ * in the young one costs a single lookup, where an exact LRU reorders the map on every hit.
+ */
 class BoundedCache<K, V> {
-  private readonly entries = new Map<K, V>();
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
   constructor(private readonly capacity: number) {}
 
   get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+    const value = this.young.get(key);
+    if (value !== undefined) return value;
+    const aged = this.old.get(key);
+    if (aged !== undefined) this.set(key, aged);
+    return aged;
   }
 
   set(key: K, value: V): void {
-    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as K);
-    this.entries.set(key, value);
+    if (this.young.size >= this.capacity) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
   }
 }
 
-const CACHE_CAPACITY = 4096;
+// A seed file's distinct answers (a 100k-line file: ~10k) should fit, or every item parses its answers again.
+const CACHE_CAPACITY = 16384;
 const parsedAnswers = new BoundedCache<string, AnswerNode>(CACHE_CAPACITY);
 
 function answerNode(answer: string): AnswerNode {

@@ -373,6 +373,23 @@ const REORDER_GROWTH = 4;
 const SHARED_IN_PREFIX = 3;
 
 /**
+ * The pair-key filter of nearestEarlierAbove (see there): from this threshold up, pairs whose least overlap is
+ * at least PAIR_PREFIX_SHARED are found through pairs of prefix elements of the same one of PAIR_CLASSES
+ * classes; such pairs share at least PAIR_KEYS_SHARED of those keys.
+ */
+const PAIR_KEY_MIN_THRESHOLD = 0.5;
+const PAIR_PREFIX_SHARED = 12;
+const PAIR_CLASSES = 6;
+const PAIR_KEYS_SHARED = leastPairsWithinClasses(PAIR_PREFIX_SHARED, PAIR_CLASSES);
+
+/** The fewest same-class pairs among `elements` elements spread over `classes` classes (spread evenly). */
+function leastPairsWithinClasses(elements: number, classes: number): number {
+  const per = Math.floor(elements / classes);
+  const fuller = elements % classes;
+  return (fuller * (per + 1) * per) / 2 + ((classes - fuller) * per * (per - 1)) / 2;
+}
+
+/**
  * Answers "which stored text is most similar to this one" by ROUGE-L F1, exactly as scoring every stored
  * text would (ties: the earliest added wins), while scoring few of them.
  *
@@ -987,6 +1004,16 @@ function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
  * must allow the stored text to be the longer one — and the first m − ⌊β(m)⌋ of x as probes. The positional
  * filter is NearDuplicateIndex's. Every pair the filters leave is scored exactly, and each text keeps the
  * best score over the pairs with an earlier text (ties: the earlier text of lower index).
+ *
+ * Pair keys. On templated text every prefix reaches elements held by thousands of texts (names, numbers,
+ * template words), and single-element lists make the join quadratic. From threshold 0.5 up, a pair whose
+ * least overlap (least[n] below) is at least ℓ = PAIR_PREFIX_SHARED shares its ℓ first common elements
+ * z1…zℓ within both ℓ-prefixes (the same argument with ℓ for the ℓ-prefix filter). Elements fall into
+ * PAIR_CLASSES fixed classes by a hash of their rank, so some classes hold several of z1…zℓ: at least
+ * PAIR_KEYS_SHARED pairs (zi, zj) of one class, each a key that both texts list, as every text lists the
+ * same-class pairs of its prefix. Pair keys are held by few texts, and a text must meet PAIR_KEYS_SHARED of
+ * them. Keys are hashed to buckets; a collision only adds a count, so only adds a candidate. Short pairs
+ * (least overlap below ℓ) go through the single-element lists, which then hold only short texts.
  */
 
 export function nearestEarlierAbove(texts: readonly string[], threshold: number): (NearDuplicateMatch<number> | null)[] {
@@ -1057,59 +1084,142 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number)
   for (let i = 0; i < count; i++) if (start[i + 1]! > start[i]!) order.push(i);
   order.sort((a, b) => start[a + 1]! - start[a]! - (start[b + 1]! - start[b]!) || a - b);
 
-  const postings = new PostingLists();
-  postings.reserve(elementCount);
-  // Per list, where its texts long enough for the current visit start (block −1: at the head).
-  const cursorBlock = new Int32Array(elementCount).fill(-1);
-  const cursorPosition = new Int32Array(elementCount);
+  // From here texts are numbered by visit: lists hold visits in increasing order, so the scratch arrays
+  // indexed by visit are read roughly in order, and "earlier than x" and "long enough" are visit ranges.
+  const visits = order.length;
+  const lengthOf = new Int32Array(visits);
+  for (let v = 0; v < visits; v++) lengthOf[v] = start[order[v]! + 1]! - start[order[v]!]!;
+  const maxLength = visits > 0 ? lengthOf[visits - 1]! : 0;
+  // firstVisit[n]: the first visit of a text with at least n tokens (visits when there is none).
+  const firstVisit = new Int32Array(maxLength + 2).fill(visits);
+  for (let v = visits - 1; v >= 0; v--) firstVisit[lengthOf[v]!] = v;
+  for (let n = maxLength; n >= 0; n--) firstVisit[n] = Math.min(firstVisit[n]!, firstVisit[n + 1]!);
+  // The least overlap of a text of n tokens with any partner of m ≥ n tokens is leastAlone(n) (at m = n).
+  const leastAlone = (n: number) => (lowered <= 0 ? 1 : Math.floor(lowered * n) + 1);
+  const prefixFor = (n: number, shared: number) => Math.min(n, n - leastAlone(n) + shared);
+  const pairKeys = lowered >= PAIR_KEY_MIN_THRESHOLD;
+  // Texts that can be in a pair of least overlap below PAIR_PREFIX_SHARED: the element lists need no others.
+  const elementIndexed = (n: number) => !pairKeys || leastAlone(n) < PAIR_PREFIX_SHARED;
+
+  // The element lists, all built at once (compressed rows): list e holds (visit, position of e in the
+  // visit's ordered elements) for every text with e in its indexed prefix, by increasing visit.
+  const head = new Int32Array(elementCount + 1);
+  for (let v = 0; v < visits; v++) {
+    if (!elementIndexed(lengthOf[v]!)) continue;
+    const from = start[order[v]!]!;
+    for (let j = prefixFor(lengthOf[v]!, SHARED_IN_PREFIX) - 1; j >= 0; j--) head[elements[from + j]! + 1]++;
+  }
+  for (let e = 0; e < elementCount; e++) head[e + 1] += head[e]!;
+  const postVisit = new Int32Array(head[elementCount]!);
+  const postPosition = new Int32Array(head[elementCount]!);
+  // Per list, the first entry not yet known to be too short for the current visit (lengths only grow).
+  const cursor = head.slice(0, elementCount);
+  for (let v = 0; v < visits; v++) {
+    if (!elementIndexed(lengthOf[v]!)) continue;
+    const from = start[order[v]!]!;
+    const indexed = prefixFor(lengthOf[v]!, SHARED_IN_PREFIX);
+    for (let j = 0; j < indexed; j++) {
+      const at = cursor[elements[from + j]!]!++;
+      postVisit[at] = v;
+      postPosition[at] = j;
+    }
+  }
+  cursor.set(head.subarray(0, elementCount));
+
+  // The pair-key lists: bucket b holds the visits listing a key that hashes to b, by increasing visit.
+  const classOf = new Int8Array(elementCount);
+  for (let element = 0; element < elementCount; element++) classOf[element] = (Math.imul(element, 0x9e3779b1) >>> 0) % PAIR_CLASSES;
+  let keyCount = 0;
+  if (pairKeys) {
+    for (let v = 0; v < visits; v++) {
+      const prefix = prefixFor(lengthOf[v]!, PAIR_PREFIX_SHARED);
+      keyCount += (prefix * (prefix - 1)) / 2 / PAIR_CLASSES;
+    }
+  }
+  const bucketBits = pairKeys ? Math.min(24, Math.max(10, 32 - Math.clz32(keyCount))) : 0;
+  const bucketShift = 32 - bucketBits;
+  const buckets = pairKeys ? 1 << bucketBits : 0;
+  const pairHead = new Int32Array(buckets + 1);
+  const forEachKey = (from: number, prefix: number, visit: (bucket: number) => void) => {
+    for (let j = 1; j < prefix; j++) {
+      const second = elements[from + j]!;
+      const secondClass = classOf[second]!;
+      const mixed = Math.imul(second, 0x85ebca6b);
+      for (let i = 0; i < j; i++) {
+        const first = elements[from + i]!;
+        if (classOf[first] === secondClass) visit(Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift);
+      }
+    }
+  };
+  if (pairKeys) {
+    for (let v = 0; v < visits; v++) forEachKey(start[order[v]!]!, prefixFor(lengthOf[v]!, PAIR_PREFIX_SHARED), (bucket) => pairHead[bucket + 1]++);
+    for (let b = 0; b < buckets; b++) pairHead[b + 1] += pairHead[b]!;
+  }
+  const pairVisit = new Int32Array(pairHead[buckets]!);
+  const pairCursor = pairHead.slice(0, buckets);
+  for (let v = 0; v < visits && pairKeys; v++) {
+    forEachKey(start[order[v]!]!, prefixFor(lengthOf[v]!, PAIR_PREFIX_SHARED), (bucket) => {
+      pairVisit[pairCursor[bucket]!++] = v;
+    });
+  }
+  pairCursor.set(pairHead.subarray(0, buckets));
+
   const bestScore = new Float64Array(count);
   const best = new Int32Array(count).fill(-1);
-  const seen = new Int32Array(count);
-  const overlap = new Int32Array(count);
-  const bound = new Int32Array(count);
   const bestLcs = new Int32Array(count);
   const bestSum = new Int32Array(count);
-  const candidates = new Int32Array(count);
+  const seen = new Int32Array(visits);
+  // Per candidate: elements met (−1: ruled out) through the element lists, keys met through the pair keys.
+  const overlap = new Int32Array(visits);
+  const bound = new Int32Array(visits);
+  const candidates = new Int32Array(visits);
   const slotOf = new Int32Array(vocabulary.size).fill(-1);
   let masks = new Uint32Array(256);
+  // Per visit, for the partner lengths n ≤ m: least[n], the least LCS (so overlap) a qualifying pair needs.
+  const least = new Int32Array(maxLength + 1);
+  // Per probe position i: the visits before probeEnd[i] are the partners position i may meet (see below).
+  const probeEnd = new Int32Array(maxLength + 1);
+  const pairProbeEnd = new Int32Array(maxLength + 1);
 
-  for (let visit = 0; visit < order.length; visit++) {
-    const x = order[visit]!;
-    const stamp = visit + 1;
+  for (let v = 0; v < visits; v++) {
+    const x = order[v]!;
     const from = start[x]!;
-    const m = start[x + 1]! - from;
-    const pool = postings.pool;
+    const m = lengthOf[v]!;
+    const stamp = v + 1;
+    // A partner of n ≤ m tokens qualifies only if L > t(m+n)/2, so needs n ≥ least[n] (as L ≤ n).
+    let shortest = 0;
+    // Partners of at least pairFrom tokens (least overlap ≥ PAIR_PREFIX_SHARED) are found through pair keys.
+    let pairFrom = pairKeys ? 0 : m + 1;
+    for (let n = 1; n <= m; n++) {
+      least[n] = lowered <= 0 ? 1 : Math.max(1, Math.floor((lowered * (m + n)) / 2) + 1);
+      if (shortest === 0 && n >= least[n]!) shortest = n;
+      if (pairFrom === 0 && shortest > 0 && least[n]! >= PAIR_PREFIX_SHARED) pairFrom = n;
+    }
+    if (shortest === 0) continue;
+    if (pairFrom === 0) pairFrom = m + 1;
     let candidateCount = 0;
-    const probes = Math.min(m, m - (lowered <= 0 ? 1 : Math.floor((lowered * m) / (2 - lowered)) + 1) + SHARED_IN_PREFIX);
-    for (let i = 0; i < probes; i++) {
-      const element = elements[from + i]!;
-      const tail = postings.tails[element]!;
-      // Lists hold texts in visit order, so by increasing length, and m only grows: the texts too short
-      // to qualify (2n ≤ t(m+n), as L ≤ n) form a prefix of each list that only grows, skipped for good.
-      let block = cursorBlock[element]!;
-      let p = cursorPosition[element]!;
-      if (block < 0) {
-        block = postings.heads[element]!;
-        p = block + 2;
+
+    // Length-aware probing (PPJoin): against a partner of n tokens only the first m − least[n] + ℓ elements
+    // of x are probes, and least[n] grows with n, so position i meets partners up to the longest n it
+    // allows; lists are in visit order, so by length, and those partners are the visits before probeEnd[i].
+    // Lists start with the texts too short for x, a run that only grows as m does: skipped for good.
+    if (shortest < pairFrom) {
+      const probes = Math.min(m, m - least[shortest]! + SHARED_IN_PREFIX);
+      for (let i = 0, n = pairFrom - 1; i < probes; i++) {
+        while (n >= shortest && m - least[n]! + SHARED_IN_PREFIX <= i) n--;
+        probeEnd[i] = Math.min(v, firstVisit[n + 1]!);
       }
-      let skipping = true;
-      // Length-aware probing (PPJoin): a pair with the shorter text of n elements needs only the first
-      // m − least(n) + ℓ elements of x as probes, so at position i the list is read up to the first text
-      // too long for it; the lists are ordered by length.
-      list: for (; block >= 0; block = pool[block]!, p = block + 2) {
-        const end = block + 2 + 2 * (block === tail ? postings.tailUsed[element]! : pool[block + 1]!);
-        for (; p < end; p += 2) {
-          const y = pool[p]!;
-          const n = start[y + 1]! - start[y]!;
-          if (skipping) {
-            if (2 * n <= lowered * (m + n)) {
-              cursorBlock[element] = block;
-              cursorPosition[element] = p + 2;
-              continue;
-            }
-            skipping = false;
-          }
-          if (m - Math.max(1, Math.floor((lowered * (m + n)) / 2) + 1) + SHARED_IN_PREFIX <= i) break list;
+      const tooShort = firstVisit[shortest]!;
+      for (let i = 0; i < probes; i++) {
+        const element = elements[from + i]!;
+        const end = head[element + 1]!;
+        const visitEnd = probeEnd[i]!;
+        let p = cursor[element]!;
+        while (p < end && postVisit[p]! < tooShort) p++;
+        cursor[element] = p;
+        for (; p < end; p++) {
+          const y = postVisit[p]!;
+          if (y >= visitEnd) break;
           if (seen[y] !== stamp) {
             seen[y] = stamp;
             overlap[y] = 0;
@@ -1117,9 +1227,11 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number)
           } else if (overlap[y]! < 0) {
             continue;
           }
+          // Positional filter: the elements of x after i and of y after its position bound what is left to share.
+          const n = lengthOf[y]!;
           const met = overlap[y]! + 1;
-          const overlapBound = met + Math.min(m - 1 - i, n - 1 - pool[p + 1]!);
-          if (2 * overlapBound <= lowered * (m + n)) {
+          const overlapBound = met + Math.min(m - 1 - i, n - 1 - postPosition[p]!);
+          if (overlapBound < least[n]!) {
             overlap[y] = -1;
           } else {
             overlap[y] = met;
@@ -1128,42 +1240,79 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number)
         }
       }
     }
-
-    if (candidateCount > 0) {
-      // x is the pattern: its distinct tokens get mask rows.
-      const words = (m + 31) >>> 5;
-      let slots = 0;
-      for (let k = 0; k < m; k++) if (slotOf[tokens[from + k]!]! < 0) slotOf[tokens[from + k]!] = slots++;
-      masks = zeroedMasks(masks, slots, words);
-      for (let k = 0; k < m; k++) masks[slotOf[tokens[from + k]!]! * words + (k >>> 5)]! |= 1 << (k & 31);
-      for (let c = 0; c < candidateCount; c++) {
-        const y = candidates[c]!;
-        const n = start[y + 1]! - start[y]!;
-        // A qualifying pair shares this many elements, so met them that many times in the prefixes, up to ℓ.
-        const least = Math.max(1, Math.floor((lowered * (m + n)) / 2) + 1);
-        if (overlap[y]! < Math.min(SHARED_IN_PREFIX, least)) continue;
-        const later = Math.max(x, y);
-        const earlier = Math.min(x, y);
-        if (best[later]! >= 0) {
-          // Exact comparison of the bound 2·O/(m+n) with the later text's best score so far, as in probe().
-          const order = bound[y]! * bestSum[later]! - bestLcs[later]! * (m + n);
-          if (order < 0 || (order === 0 && m + n === bestSum[later]! && earlier > best[later]!)) continue;
-        }
-        const lcs = bitParallelLcs(masks, words, m, tokens, start[y]!, start[y + 1]!, slotOf);
-        const score = lcsF1(lcs, m, n);
-        if (!(score > threshold)) continue;
-        if (best[later]! < 0 || score > bestScore[later]! || (score === bestScore[later]! && earlier < best[later]!)) {
-          best[later] = earlier;
-          bestScore[later] = score;
-          bestLcs[later] = lcs;
-          bestSum[later] = m + n;
+    if (pairFrom <= m) {
+      // The key (first, second) of positions i < j counts for partners whose prefix in x reaches j.
+      const probes = Math.min(m, m - least[pairFrom]! + PAIR_PREFIX_SHARED);
+      for (let j = 0, n = m; j < probes; j++) {
+        while (n >= pairFrom && m - least[n]! + PAIR_PREFIX_SHARED <= j) n--;
+        pairProbeEnd[j] = Math.min(v, firstVisit[n + 1]!);
+      }
+      // pairFrom shrinks as m grows, so the skipped run stops at the too short texts, as for elements.
+      const tooShort = firstVisit[shortest]!;
+      const elementPartners = firstVisit[pairFrom]!;
+      for (let j = 1; j < probes; j++) {
+        const second = elements[from + j]!;
+        const secondClass = classOf[second]!;
+        const mixed = Math.imul(second, 0x85ebca6b);
+        const visitEnd = pairProbeEnd[j]!;
+        for (let i = 0; i < j; i++) {
+          const first = elements[from + i]!;
+          if (classOf[first] !== secondClass) continue;
+          const bucket = Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift;
+          const end = pairHead[bucket + 1]!;
+          let p = pairCursor[bucket]!;
+          while (p < end && pairVisit[p]! < tooShort) p++;
+          pairCursor[bucket] = p;
+          for (; p < end; p++) {
+            const y = pairVisit[p]!;
+            if (y >= visitEnd) break;
+            if (y < elementPartners) continue;
+            if (seen[y] !== stamp) {
+              seen[y] = stamp;
+              overlap[y] = 1;
+              // L ≤ n: the bound for the best-so-far comparison below.
+              bound[y] = lengthOf[y]!;
+              candidates[candidateCount++] = y;
+            } else {
+              overlap[y]!++;
+            }
+          }
         }
       }
-      for (let k = 0; k < m; k++) slotOf[tokens[from + k]!] = -1;
     }
+    if (candidateCount === 0) continue;
 
-    const indexed = Math.min(m, m - (lowered <= 0 ? 1 : Math.floor(lowered * m) + 1) + SHARED_IN_PREFIX);
-    for (let j = 0; j < indexed; j++) postings.append(elements[from + j]!, x, j);
+    // x is the pattern: its distinct tokens get mask rows.
+    const words = (m + 31) >>> 5;
+    let slots = 0;
+    for (let k = 0; k < m; k++) if (slotOf[tokens[from + k]!]! < 0) slotOf[tokens[from + k]!] = slots++;
+    masks = zeroedMasks(masks, slots, words);
+    for (let k = 0; k < m; k++) masks[slotOf[tokens[from + k]!]! * words + (k >>> 5)]! |= 1 << (k & 31);
+    for (let c = 0; c < candidateCount; c++) {
+      const visit = candidates[c]!;
+      const n = lengthOf[visit]!;
+      // A qualifying pair shares least[n] elements, so met them that many times in the prefixes, up to ℓ
+      // (element lists), or met PAIR_KEYS_SHARED of its keys (pair keys).
+      if (overlap[visit]! < (n >= pairFrom ? PAIR_KEYS_SHARED : Math.min(SHARED_IN_PREFIX, least[n]!))) continue;
+      const y = order[visit]!;
+      const later = Math.max(x, y);
+      const earlier = Math.min(x, y);
+      if (best[later]! >= 0) {
+        // Exact comparison of the bound 2·O/(m+n) with the later text's best score so far, as in probe().
+        const comparison = bound[visit]! * bestSum[later]! - bestLcs[later]! * (m + n);
+        if (comparison < 0 || (comparison === 0 && m + n === bestSum[later]! && earlier > best[later]!)) continue;
+      }
+      const lcs = bitParallelLcs(masks, words, m, tokens, start[y]!, start[y + 1]!, slotOf);
+      const score = lcsF1(lcs, m, n);
+      if (!(score > threshold)) continue;
+      if (best[later]! < 0 || score > bestScore[later]! || (score === bestScore[later]! && earlier < best[later]!)) {
+        best[later] = earlier;
+        bestScore[later] = score;
+        bestLcs[later] = lcs;
+        bestSum[later] = m + n;
+      }
+    }
+    for (let k = 0; k < m; k++) slotOf[tokens[from + k]!] = -1;
   }
   for (let i = 0; i < count; i++) if (best[i]! >= 0) result[i] = { ref: best[i]!, score: bestScore[i]! };
   return result;

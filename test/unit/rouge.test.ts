@@ -253,6 +253,51 @@ describe('nearestEarlierAbove', () => {
   });
 });
 
+/**
+ * Templated problems (fixed sentence frames, a few slot values, a small shared vocabulary), the data on which
+ * token-overlap bounds prune least; some texts are edits of earlier ones so that every threshold has matches.
+ */
+function templatedCorpus(rng: Rng, count: number): string[] {
+  const names = ['Ava', 'Ben', 'Cleo', 'Dev', 'Eli'];
+  const things = ['apples', 'coins', 'cards', 'books'];
+  const frames = [
+    (a: string, t: string, n: number) => `${a} has ${n} ${t}. Then ${a} gives away ${n % 7} of them.`,
+    (a: string, t: string, n: number) => `At the market ${a} buys ${n} ${t} for ${n % 5} dollars each.`,
+    (a: string, t: string, n: number) => `${a} shares ${n} ${t} equally with ${n % 3} friends.`,
+  ];
+  const questions = ['How many are left?', 'How many does each get?', 'What is the total cost?'];
+  const filler = 'the a of red small old new each then also with'.split(' ');
+  const texts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    if (texts.length > 0 && rng.int(4) === 0) {
+      texts.push(mutate(rng, rougeTokens(rng.pick(texts)), 1 + rng.int(6), 12).join(' '));
+      continue;
+    }
+    const detail = Array.from({ length: rng.int(8) }, () => rng.pick(filler)).join(' ');
+    texts.push(`${rng.pick(frames)(rng.pick(names), rng.pick(things), 1 + rng.int(20))} ${detail} ${rng.pick(questions)}`);
+  }
+  return texts;
+}
+
+describe('nearestEarlierAbove on templated text', () => {
+  it('equals brute-force rougeL (best earlier text, ties to the earliest) at the thresholds validate uses', () => {
+    const rng = createRng(31);
+    const texts = templatedCorpus(rng, 400);
+    const scores = texts.map((text, i) => texts.slice(0, i).map((earlier) => rougeL(text, earlier)));
+    let matched = 0;
+    for (const threshold of [0.5, 0.6, 0.7, 0.8, 0.9]) {
+      const found = nearestEarlierAbove(texts, threshold);
+      texts.forEach((text, i) => {
+        const expected = bestAbove(scores[i]!, threshold);
+        if (expected !== null) matched++;
+        assert.deepEqual(found[i], expected, `t=${threshold} i=${i} ${text}`);
+      });
+    }
+    // The corpus must exercise both answers: many texts with a match, many without.
+    assert.ok(matched > 200 && matched < 1800, `${matched} matches`);
+  });
+});
+
 describe('NearDuplicateIndex', () => {
   it('agrees with brute force for every threshold, on random corpora, for several minThresholds', () => {
     const rng = createRng(4);
