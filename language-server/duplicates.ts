@@ -3,7 +3,7 @@
 // normalised text is a duplicate of the first; among the first occurrences, an item is a near duplicate
 // of the most similar earlier one with ROUGE-L F1 above the threshold (ties: the earliest).
 import { NearDuplicateIndex, nearestEarlierAbove, type NearDuplicateMatch } from '../src/core/rouge';
-import { duplicateDiagnostic, instructionRange, nearDuplicateDiagnostic, type Diagnostic, type OtherItem } from '../src/core/validate';
+import { duplicateDiagnostic, instructionRange, NEAR_DUPLICATE_MAX_CHARS, nearDuplicateDiagnostic, type Diagnostic, type OtherItem } from '../src/core/validate';
 import { shiftRange, type SeedDocument, type SeedEntry } from './seedDocument';
 
 export interface NearLink {
@@ -14,6 +14,11 @@ export interface NearLink {
 interface Group {
   members: Set<SeedEntry>;
   first: SeedEntry | null;
+}
+
+/** Whether an entry takes part in the near-duplicate search (see NEAR_DUPLICATE_MAX_CHARS). */
+function searchable(entry: SeedEntry): boolean {
+  return entry.item!.instruction!.length <= NEAR_DUPLICATE_MAX_CHARS;
 }
 
 /** Order of items across files: by document URI, then position. */
@@ -72,7 +77,7 @@ export class DuplicateTracker {
       }
       this.groups.set(key, { members: new Set([entry]), first: entry });
       entry.distinct = true;
-      distinct.push(entry);
+      if (searchable(entry)) distinct.push(entry);
     }
     if (this.threshold < 1) {
       nearestEarlierAbove(
@@ -135,7 +140,7 @@ export class DuplicateTracker {
     const dirty = new Set<SeedEntry>();
     for (const entry of gone) {
       entry.distinct = false;
-      this.index.remove(entry.handle);
+      if (entry.handle >= 0) this.index.remove(entry.handle);
       entry.handle = -1;
       this.unlink(entry, affected);
       for (const dependent of entry.nearOf) {
@@ -146,6 +151,7 @@ export class DuplicateTracker {
     }
     for (const entry of arrived) {
       entry.distinct = true;
+      if (!searchable(entry)) continue;
       entry.handle = this.index.add(entry.item!.instruction!, entry);
       dirty.add(entry);
     }
@@ -211,7 +217,7 @@ export class DuplicateTracker {
   nearestNeighbour(entry: SeedEntry): NearLink | null {
     this.fillIndex();
     const text = entry.item?.instruction;
-    if (text == null) return null;
+    if (text == null || !searchable(entry)) return null;
     const own = entry.distinct ? entry.handle : -1;
     if (own >= 0) this.index.remove(own);
     try {

@@ -68,6 +68,13 @@ export interface ValidateOptions {
 
 export const DEFAULT_NEAR_DUPLICATE_THRESHOLD = 0.7;
 
+/**
+ * Instructions longer than this are left out of the near-duplicate search (exact duplicates are still
+ * found): ROUGE-L's LCS costs the product of the lengths, so two similar megabyte-long lines would take
+ * minutes, and any instruction this long already fails SeRL's 150-word rule filter.
+ */
+export const NEAR_DUPLICATE_MAX_CHARS = 20_000;
+
 /** A file "declares answers" when at least this share of its items has an answer. */
 export const DECLARED_ANSWER_SHARE = 0.5;
 
@@ -323,6 +330,7 @@ function findDuplicates(files: readonly SeedFileInput[], results: FileResult[], 
         return;
       }
       firstByText.set(key, ref);
+      if (item.instruction.length > NEAR_DUPLICATE_MAX_CHARS) return;
       distinct.push(ref);
       distinctTexts.push(item.instruction);
     });
