@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch.nn import functional as F
 
 from .models import Policy
+from .sampling import select_rows
 
 TokenPair = Tuple[Sequence[int], Sequence[int]]  # (prompt ids, response ids)
 
@@ -42,36 +43,53 @@ class NonFiniteUpdate(ArithmeticError):
         self.grad_norm = grad_norm
 
 
-def _batch(pairs: Sequence[TokenPair], pad_id: int, device):
-    """Left-padded ids, mask and positions: every row ends in the last column, so the response tokens of
-    all rows lie in the last ``max(len(response))`` columns."""
-    width = max(len(prompt) + len(response) for prompt, response in pairs)
-    ids = torch.full((len(pairs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(pairs), width), dtype=torch.long)
-    for row, (prompt, response) in enumerate(pairs):
-        length = len(prompt) + len(response)
-        ids[row, width - length :] = torch.tensor(list(prompt) + list(response), dtype=torch.long)
-        mask[row, width - length :] = 1
-    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    return ids.to(device), mask.to(device), position_ids.to(device)
-
-
 def token_logprobs(policy: Policy, forward, pairs: Sequence[TokenPair], with_entropy: bool = False):
     """Log-probs (and entropies) of the response tokens under ``forward`` (the policy's module or its
     reference), flattened row by row: ``[sum of response lengths]``. Computed at temperature 1 on float32
-    logits; the entropies carry no gradient."""
-    ids, mask, position_ids = _batch(pairs, policy.tokenizer.pad_id, policy.device)
+    logits; the entropies carry no gradient.
+
+    Pairs that share a prompt share one forward of it: its keys and values are computed once (with their
+    gradient) and copied to each response, which is the full forward of each sequence without doing the
+    prompt's part n times."""
+    device, pad_id = policy.device, policy.tokenizer.pad_id
+    prompt_of: Dict[tuple, int] = {}
+    row_prompt = [prompt_of.setdefault(tuple(prompt), len(prompt_of)) for prompt, _ in pairs]
+    width = max(len(prompt) for prompt in prompt_of)
     span = max(len(response) for _, response in pairs)
-    # The logits of column c predict token c + 1: the `span` columns before the last predict every response
-    # token, so the LM head need not run over the prompts.
-    logits = forward(
-        input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False, **policy.last_logits(span + 1)
-    ).logits[:, -(span + 1) : -1]
-    lengths = torch.tensor([len(response) for _, response in pairs], device=policy.device)
-    predicts_response = torch.arange(span, device=policy.device)[None, :] >= (span - lengths)[:, None]
+    prompt_ids = torch.full((len(prompt_of), width), pad_id, dtype=torch.long)
+    prompt_mask = torch.zeros((len(prompt_of), width), dtype=torch.long)
+    for index, prompt in enumerate(prompt_of):  # left-padded: every prompt ends in the last column
+        prompt_ids[index, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+        prompt_mask[index, width - len(prompt) :] = 1
+    prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
+    prefill = forward(
+        input_ids=prompt_ids,
+        attention_mask=prompt_mask,
+        position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0),
+        past_key_values=policy.new_cache(len(prompt_of), width + span),
+        use_cache=True,
+        **policy.last_logits(1),
+    )
+    expand = torch.tensor(row_prompt, device=device)
+    cache = select_rows(prefill.past_key_values, expand)
+
+    response_ids = torch.full((len(pairs), span), pad_id, dtype=torch.long)
+    lengths = torch.tensor([len(response) for _, response in pairs])
+    for row, (_, response) in enumerate(pairs):  # right-padded: no real token attends to the padding after it
+        response_ids[row, : len(response)] = torch.tensor(response, dtype=torch.long)
+    response_ids, lengths = response_ids.to(device), lengths.to(device)
+    predicts_response = torch.arange(span, device=device)[None, :] < lengths[:, None]
+    prompt_lengths = prompt_mask.sum(-1)[expand]
+    positions = (prompt_lengths[:, None] + torch.arange(span, device=device)[None, :]).clamp(max=policy.max_context - 1)
+    attention_mask = torch.cat([prompt_mask[expand], predicts_response.long()], dim=1)
+    responses = forward(
+        input_ids=response_ids, attention_mask=attention_mask, position_ids=positions, past_key_values=cache, use_cache=True
+    )
+    # Response token j is predicted by the prompt's last position (j = 0) or by response position j - 1.
+    logits = torch.cat([prefill.logits[:, -1:][expand], responses.logits[:, :-1]], dim=1)
     # Only the response positions go to float32: the full [rows, span, vocab] would dominate memory.
     log_probs = F.log_softmax(logits[predicts_response].float(), dim=-1)
-    token_log_probs = log_probs.gather(-1, ids[:, -span:][predicts_response][:, None]).squeeze(1)
+    token_log_probs = log_probs.gather(-1, response_ids[predicts_response][:, None]).squeeze(1)
     entropy = None
     if with_entropy:
         with torch.no_grad():
@@ -79,9 +97,10 @@ def token_logprobs(policy: Policy, forward, pairs: Sequence[TokenPair], with_ent
     return token_log_probs, entropy
 
 
-def _length_sorted_chunks(lengths: Sequence[int], size: int) -> List[List[int]]:
-    """Indices in chunks of ``size``, sequences of similar length together: less padding per forward."""
-    order = sorted(range(len(lengths)), key=lambda index: lengths[index])
+def _micro_batches(pairs: Sequence[TokenPair], size: int) -> List[List[int]]:
+    """Indices in chunks of ``size``: samples of one prompt together (they share its forward), then by
+    response length (less padding)."""
+    order = sorted(range(len(pairs)), key=lambda index: (tuple(pairs[index][0]), len(pairs[index][1])))
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 
@@ -89,7 +108,7 @@ def score(policy: Policy, pairs: Sequence[TokenPair], micro_batch: int) -> List[
     """Per-pair response log-probs under the current policy (the "old" log-probs kept for PPO)."""
     scores: List[Optional[torch.Tensor]] = [None] * len(pairs)
     with torch.no_grad(), policy.autocast():
-        for chunk in _length_sorted_chunks([len(p) + len(r) for p, r in pairs], micro_batch):
+        for chunk in _micro_batches(pairs, micro_batch):
             flat, _ = token_logprobs(policy, policy.module, [pairs[index] for index in chunk])
             parts = flat.split([len(pairs[index][1]) for index in chunk])
             for index, part in zip(chunk, parts):
@@ -125,8 +144,8 @@ def accumulate_policy_gradient(
     device = policy.device
     total_tokens = sum(len(sample.response_ids) for sample, _ in batch)
     sums = {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "entropy": 0.0, "clipped": 0.0}
-    lengths = [len(sample.prompt_ids) + len(sample.response_ids) for sample, _ in batch]
-    for index, indices in enumerate(_length_sorted_chunks(lengths, micro_batch)):
+    pairs_of_batch = [(sample.prompt_ids, sample.response_ids) for sample, _ in batch]
+    for index, indices in enumerate(_micro_batches(pairs_of_batch, micro_batch)):
         chunk = [batch[position] for position in indices]
         pairs = [(sample.prompt_ids, sample.response_ids) for sample, _ in chunk]
         counts = [len(sample.response_ids) for sample, _ in chunk]
@@ -189,8 +208,7 @@ def accumulate_supervised(
     """Back-propagates the mean negative log-likelihood per completion token of ``examples``."""
     total_tokens = sum(len(completion) for _, completion in examples)
     nll_sum = 0.0
-    lengths = [len(prompt) + len(completion) for prompt, completion in examples]
-    for index, indices in enumerate(_length_sorted_chunks(lengths, micro_batch)):
+    for index, indices in enumerate(_micro_batches(examples, micro_batch)):
         chunk = [examples[position] for position in indices]
         with policy.autocast():
             log_probs, _ = token_logprobs(policy, policy.module, chunk)

@@ -93,6 +93,29 @@ class TokenLogprobsTest(unittest.TestCase):
         )
 
 
+class SharedPromptTest(unittest.TestCase):
+    def test_samples_sharing_a_prompt_get_the_gradient_of_plain_full_forwards(self):
+        policy = tiny_policy(seed=10)
+        texts = [("12+7=", "19#19", 1.0), ("12+7=", "20", -1.0), ("3*3=", "9#9", 0.5), ("12+7=", "19 as 12+7=19", 0.25)]
+        batch = [(kept(policy, prompt, completion), advantage) for prompt, completion, advantage in texts]
+        loss = train.LossSettings(kind="policy-gradient")
+        train.accumulate_policy_gradient(policy, batch, loss, micro_batch=4)  # one forward of "12+7=" for three
+        shared = [parameter.grad.clone() for parameter in policy.trainable_parameters()]
+        policy.module.zero_grad(set_to_none=True)
+        # By hand: -sum(A * log p(token)) / tokens, each sequence through a plain forward without a cache.
+        total = sum(len(sample.response_ids) for sample, _ in batch)
+        for sample, advantage in batch:
+            ids = sample.prompt_ids + sample.response_ids
+            log_probs = policy.module(torch.tensor([ids])).logits[0].log_softmax(-1)
+            start = len(sample.prompt_ids) - 1
+            picked = log_probs[start : start + len(sample.response_ids)].gather(1, torch.tensor(sample.response_ids)[:, None])
+            (-advantage * picked.sum() / total).backward()
+        by_hand = [parameter.grad for parameter in policy.trainable_parameters()]
+        self.assertGreater(sum(float(g.abs().sum()) for g in by_hand), 0.0)
+        for ours, expected in zip(shared, by_hand):
+            torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-6)
+
+
 class KlTest(unittest.TestCase):
     def test_kl_is_zero_against_an_identical_reference(self):
         for estimator in ("k1", "k2", "k3"):
