@@ -344,7 +344,7 @@ export function killProcessTree(pid: number): void {
   for (const entry of [{ pid }, ...tree]) signalProcess(entry.pid, 'SIGKILL');
 }
 
-/** Whether `pid` runs the `serl` CLI's train or curate command. */
+/** Whether `pid` runs the `serl` CLI's train or curate command (a pid read from a workspace file is not trusted alone). */
 export function isControllerCommand(pid: number): boolean {
   let argv: string[];
   try {
@@ -358,6 +358,7 @@ export function isControllerCommand(pid: number): boolean {
   } catch {
     return false;
   }
-  const cli = argv.findIndex((arg) => /(^|[/\\])cli\.js$/.test(arg));
+  // `node …/dist/cli.js train …`, or the `serl` bin link run through its shebang (`node /usr/local/bin/serl train …`).
+  const cli = argv.findIndex((arg) => /(^|[/\\])(cli\.js|serl)$/.test(arg));
   return cli !== -1 && ['train', 'curate'].includes(argv[cli + 1] ?? '');
 }

@@ -4,7 +4,7 @@
 // found again and killed after a grace period with its worker, and a start that fails before creating a run.
 // Also the PyTorch check that runs before a start.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -145,6 +145,29 @@ describe('ControllerProcess', { skip: skipWithoutTorch }, () => {
     assert.equal(ControllerProcess.attach(paths, { pid: process.pid, hostname: hostname(), started_at: now }), null);
     assert.equal(ControllerProcess.attach(paths, { pid: process.pid, hostname: `not-${hostname()}`, started_at: now }), null);
     assert.equal(ControllerProcess.attach(paths, null), null);
+  });
+});
+
+describe('isControllerCommand', { skip: process.platform === 'linux' ? false : 'the test reads /proc' }, () => {
+  it('recognises the CLI run as dist/cli.js or through the serl bin link, for train and curate only', async () => {
+    const bin = join(scratch, 'bin');
+    spawnSync('mkdir', ['-p', bin]);
+    for (const name of ['serl', 'cli.js', 'other.js']) writeFileSync(join(bin, name), 'setInterval(() => {}, 1000);\n');
+    const cases: [string, string, boolean][] = [
+      ['serl', 'train', true],
+      ['cli.js', 'curate', true],
+      ['serl', 'validate', false],
+      ['other.js', 'train', false],
+    ];
+    for (const [script, command, expected] of cases) {
+      const child = spawn(process.execPath, [join(bin, script), command, '--config', 'x.json'], { stdio: 'ignore' });
+      try {
+        await waitFor('the process to start', () => child.pid !== undefined && readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes(script), 10_000);
+        assert.equal(isControllerCommand(child.pid!), expected, `${script} ${command}`);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
   });
 });
 
