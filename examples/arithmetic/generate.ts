@@ -28,7 +28,7 @@ function runConfig(maxExemplars: number): RunConfigInput {
     seeds: 'seeds.seed.jsonl',
     model: { kind: 'tiny', path: 'base', dtype: 'float32' },
     device: 'auto',
-    max_steps: 30,
+    max_steps: 20,
     n_samples_per_prompt: 16,
     rollout_batch_size: 16,
     train_batch_size: 64,
@@ -46,7 +46,7 @@ function runConfig(maxExemplars: number): RunConfigInput {
       max_tokens: 90,
       prompt: ARITHMETIC_PROMPT_TEMPLATE,
     },
-    optimizer: { lr: 1e-4, lr_warmup_ratio: 0, lr_scheduler: 'constant_with_warmup' },
+    optimizer: { lr: 3e-5, lr_warmup_ratio: 0, lr_scheduler: 'constant_with_warmup' },
     checkpoint_every: 10,
   };
 }

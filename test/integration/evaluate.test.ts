@@ -62,7 +62,7 @@ describe('labelled sets', () => {
       },
     );
     const unanswered = ['{"problem":"Ann has 2 eggs. How many?","answer":"2"}', '{"problem":"Bo has 3 eggs. How many?"}'].join('\n');
-    assert.throws(() => parseLabelledProblems(unanswered, 'set.jsonl'), /^set\.jsonl:2: answer: required to score the item$/);
+    assert.throws(() => parseLabelledProblems(unanswered, 'set.jsonl'), { message: 'set.jsonl:2: answer: required to score the item' });
     assert.throws(() => parseLabelledProblems('\n', 'empty.jsonl'), /empty\.jsonl: no items/);
   });
 
@@ -88,7 +88,7 @@ describe('evaluating the committed base model with the real worker', { skip: tor
     const worker = await WorkerClient.start({ python: PYTHON, env: { SERL_WORKER_THREADS: '1', OMP_NUM_THREADS: '1' } });
     started.push(worker);
     const info = await worker.initialize({ model: { kind: 'tiny', path: BASE }, device: 'cpu', seed: 0, optimizer: { lr: 1e-4 } });
-    assert.equal(info.max_context, 512);
+    assert.equal(info.max_context, 320);
 
     const problems = (await readLabelledProblems(join(WORLD, 'test.jsonl'))).slice(0, 32);
     const progress: [number, number][] = [];
@@ -176,7 +176,7 @@ describe('the warm-up script', { skip: torchMissing }, () => {
       seed: 0,
       optimizer: { lr: 1e-4 },
     });
-    assert.equal(info.max_context, 512);
+    assert.equal(info.max_context, 320);
     assert.ok(!existsSync(join(scratch, 'base-a', 'trainer_state.pt')));
   });
 });
