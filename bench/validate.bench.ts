@@ -2,21 +2,22 @@
 // realistic seed file: math word problems assembled from sentence templates with varied names, objects and
 // numbers plus free-text detail with a long tail of rare words, most with an answer and a \boxed{}
 // solution, and a sprinkling of exact duplicates, near duplicates, answer mismatches, missing answers,
-// rule-filter hits and broken lines. Timed: the full validation in-process (stream-parse + every check)
+// rule-filter hits and broken lines. Timed: the full validation in-process (read + parse + every check)
 // and `node dist/cli.js validate` on the file, each also with the near-duplicate search off, so the
-// search's share is visible. Baseline, in the same run: the near-duplicate search done naively (rougeL
+// search's share is visible. Baselines, in the same run: the near-duplicate search done naively (rougeL
 // against every earlier item) against the NearDuplicateIndex and against validate's join (nearestEarlierAbove)
-// on the same subset.
+// on the same subset, and the join as it was before its pair-key filter (src/core/rouge.ts at BEFORE_COMMIT,
+// written to bench/out by git show) on a prefix, timed back to back with the current one (wall and CPU time,
+// as the development machine is shared).
 // The full-size runs with the near-duplicate search are skipped when the search, timed on a 10k-line
 // prefix and extrapolated quadratically, would take over two minutes (pass --force to run them anyway).
 // Run: node --import tsx bench/validate.bench.ts [LINES] [BASELINE_SUBSET] [--force]   (defaults 100000 and 1000)
-import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { readSeedFile } from '../src/cli/seedFiles';
 import { createRng, type Rng } from '../src/core/random';
 import { NearDuplicateIndex, nearestEarlierAbove, rougeLFromTokens, rougeTokens } from '../src/core/rouge';
-import { parseSeedLines } from '../src/core/seeds';
 import { DEFAULT_NEAR_DUPLICATE_THRESHOLD, validateSeeds, type Diagnostic, type ValidateOptions } from '../src/core/validate';
 
 const args = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
@@ -29,6 +30,9 @@ const TARGET_MS = 1000;
 const ROOT = path.resolve(__dirname, '..');
 const FILE = path.join(ROOT, 'bench/out/seeds-validate.jsonl');
 const CLI = path.join(ROOT, 'dist/cli.js');
+/** The last commit with the join before its pair-key filter. */
+const BEFORE_COMMIT = 'a650aed';
+const BEFORE_FILE = path.join(ROOT, 'bench/out/rouge-before.ts');
 
 const NAMES = ('Ava Ben Chloe Daniel Emma Farid Grace Hiro Isla Jamal Kira Liam Maya Noah Olivia Priya Quinn Rosa Sam Tara Umar ' +
   'Vera Wen Ximena Yusuf Zoe Aaron Bianca Carlos Dina Elif Felix Gwen Hassan Ines Jonas Keiko Leo Mila Nikhil Omar Paula ' +
@@ -163,11 +167,10 @@ interface Validation {
   diagnostics: Diagnostic[];
 }
 
-/** What `serl validate` does in-process: stream-parse the file, then every check. */
+/** What `serl validate` does in-process: read and parse the file, then every check. */
 async function validateFile(options: ValidateOptions = {}): Promise<Validation> {
   const start = performance.now();
-  const lines = createInterface({ input: createReadStream(FILE, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
-  const parsed = await parseSeedLines(lines);
+  const parsed = await readSeedFile(FILE);
   const parsedAt = performance.now();
   const [diagnostics] = validateSeeds([{ file: FILE, ...parsed }], options);
   return { parseMs: parsedAt - start, checksMs: performance.now() - parsedAt, diagnostics: diagnostics! };
@@ -216,6 +219,28 @@ function joinedNearDuplicates(texts: string[]): number {
   return nearestEarlierAbove(texts, DEFAULT_NEAR_DUPLICATE_THRESHOLD).filter((match) => match !== null).length;
 }
 
+type Join = typeof nearestEarlierAbove;
+
+/** The join at BEFORE_COMMIT, or null when git cannot show it (no repository). */
+async function joinBefore(): Promise<Join | null> {
+  try {
+    const source = execFileSync('git', ['show', `${BEFORE_COMMIT}:src/core/rouge.ts`], { cwd: ROOT, encoding: 'utf8' });
+    writeFileSync(BEFORE_FILE, source);
+  } catch {
+    return null;
+  }
+  return ((await import(BEFORE_FILE)) as { nearestEarlierAbove: Join }).nearestEarlierAbove;
+}
+
+/** Wall and CPU (user + system) milliseconds of one call. */
+function timed<T>(run: () => T): { result: T; wallMs: number; cpuMs: number } {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const result = run();
+  const used = process.cpuUsage(cpu);
+  return { result, wallMs: performance.now() - start, cpuMs: (used.user + used.system) / 1000 };
+}
+
 function countCodes(diagnostics: readonly Diagnostic[]): string {
   const counts = new Map<string, number>();
   for (const { code } of diagnostics) counts.set(code, (counts.get(code) ?? 0) + 1);
@@ -246,11 +271,25 @@ async function main(): Promise<void> {
   console.log(`generated ${LINES} lines in ${ms(performance.now() - started)} → ${path.relative(ROOT, FILE)}`);
 
   const probeLines = Math.min(PROBE_LINES, instructions.length);
-  started = performance.now();
-  joinedNearDuplicates(instructions.slice(0, probeLines));
-  const probeMs = performance.now() - started;
+  const probeTexts = instructions.slice(0, probeLines);
+  const current = timed(() => nearestEarlierAbove(probeTexts, DEFAULT_NEAR_DUPLICATE_THRESHOLD));
+  const probeMs = current.wallMs;
   const projectedMs = probeMs * (instructions.length / probeLines) ** 2;
-  console.log(`near-duplicate search (validate's join) on the first ${probeLines} items: ${ms(probeMs)}; quadratic projection to all: ${ms(projectedMs)}`);
+  console.log(
+    `near-duplicate search (validate's join) on the first ${probeLines} items: ${ms(current.wallMs)} (CPU ${ms(current.cpuMs)}); ` +
+      `quadratic projection to all: ${ms(projectedMs)}`,
+  );
+  const before = await joinBefore();
+  if (before === null) {
+    console.log(`join before ${BEFORE_COMMIT}: git show failed; skipped`);
+  } else {
+    const previous = timed(() => before(probeTexts, DEFAULT_NEAR_DUPLICATE_THRESHOLD));
+    if (JSON.stringify(previous.result) !== JSON.stringify(current.result)) throw new Error(`the join at ${BEFORE_COMMIT} and the current one disagree`);
+    console.log(
+      `join at ${BEFORE_COMMIT} on the same items: ${ms(previous.wallMs)} (CPU ${ms(previous.cpuMs)}) → ratio ` +
+        `${(previous.wallMs / current.wallMs).toFixed(2)}× wall, ${(previous.cpuMs / current.cpuMs).toFixed(2)}× CPU; same answers`,
+    );
+  }
 
   const withoutSearch = await inProcess('near-duplicate search off', { nearDuplicateThreshold: 1 });
   const full = FORCE || projectedMs <= SKIP_ABOVE_MS ? await inProcess('all checks', {}) : null;
