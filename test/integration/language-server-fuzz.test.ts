@@ -1,6 +1,8 @@
 // Never crashes: mutated seed lines (truncations, random code units, deep nesting, huge strings, lone
 // surrogates, invalid UTF-8) thrown at the parser and item checks in process, and at the running server
-// over stdio, with a deterministic seed. FUZZ_LINES (default 100,000 for each) makes it bigger or smaller.
+// over stdio, with a deterministic seed. FUZZ_LINES (default 100,000) sets the in-process count and
+// FUZZ_SERVER_LINES (default 20,000: each line also crosses JSON-RPC, is parsed and indexed by the server)
+// the server's; `FUZZ_SERVER_LINES=100000 node scripts/run-tests.mjs <this file>` is the full run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { SeedSummaryRequest, SeedSummarySchema } from '../../src/protocol/seedSe
 import { startServer } from './language-server-client';
 
 const LINES = Number(process.env.FUZZ_LINES ?? 100_000);
+const SERVER_LINES = Number(process.env.FUZZ_SERVER_LINES ?? 20_000);
 
 const WORDS = 'apples train speed triangle area prime sum product integer fraction circle radius mean Ava Ben buys sells more less each'.split(' ');
 
@@ -80,13 +83,13 @@ test(`the parser and item checks survive ${LINES} mutated lines`, () => {
   assert.ok(items > LINES / 10, `only ${items} lines parsed as items: the mutations are too destructive to test the checks`);
 });
 
-test(`the running server survives ${LINES} mutated lines over stdio, in the workspace scan, opens and edits`, async () => {
+test(`the running server survives ${SERVER_LINES} mutated lines over stdio, in the workspace scan, opens and edits`, async () => {
   const rng = createRng(7);
   const root = mkdtempSync(path.join(tmpdir(), 'serl-lsp-fuzz-'));
   // Most lines reach the server through the workspace scan (read from disk in one batch): mutated JSONL
   // files, a .json file of mutated elements, and a file with invalid UTF-8 and a lone-surrogate escape.
   const files = 8;
-  const perFile = Math.ceil((LINES * 0.8) / files);
+  const perFile = Math.ceil((SERVER_LINES * 0.8) / files);
   let sent = 0;
   for (let f = 0; f < files; f++) {
     const lines = Array.from({ length: perFile }, () => mutatedLine(rng));
@@ -107,7 +110,7 @@ test(`the running server survives ${LINES} mutated lines over stdio, in the work
     const uris = [0, 1].map((f) => pathToFileURL(path.join(root, `fuzz-${f}.seed.jsonl`)).href);
     for (const uri of uris) server.open(uri, readFileSync(new URL(uri), 'utf8'));
     const versions = new Map(uris.map((uri) => [uri, 1]));
-    while (sent < LINES) {
+    while (sent < SERVER_LINES) {
       const uri = rng.pick(uris);
       const version = versions.get(uri)! + 1;
       versions.set(uri, version);
