@@ -89,8 +89,8 @@ describe('the ONNX backend on an exported tiny model', { skip: torchMissing }, (
     const backend = await open();
     assert.deepEqual(outcomes(await backend.sample({ requests })), expected);
     // Batch composition changes only padding, which the model does not see.
-    const oneAtATime = await open({ maxBatch: 1 });
-    assert.deepEqual(outcomes(await oneAtATime.sample({ requests })), expected);
+    const smallBatches = await open({ maxBatch: 3 });
+    assert.deepEqual(outcomes(await smallBatches.sample({ requests })), expected);
     const reasons = new Set(expected.flatMap((entry) => entry.samples.map((sample) => sample.finish_reason)));
     assert.ok(reasons.size >= 2, `the prompts exercise one finish reason only: ${[...reasons].join(', ')}`);
   });

@@ -41,7 +41,7 @@ export class OnnxBackendError extends Error {
   override name = 'OnnxBackendError';
 }
 
-export const ONNX_MODEL_FILE = join('onnx', 'model.onnx');
+const ONNX_MODEL_FILE = join('onnx', 'model.onnx');
 const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', ONNX_MODEL_FILE];
 const DEFAULT_MAX_BATCH = 64;
 
@@ -435,14 +435,11 @@ function characterVocabulary(tokenizer: Tokenizer): Set<string> | null {
 function cudaUnavailableMessage(error: unknown): string {
   const detail = error instanceof Error ? error.message : String(error);
   const bin = join(require.resolve('onnxruntime-node'), '..', '..', 'bin');
-  const hasCuda = existsSync(bin) && listFilesDeep(bin).some((name) => name.includes('providers_cuda'));
+  const hasCuda =
+    existsSync(bin) && readdirSync(bin, { recursive: true, encoding: 'utf8' }).some((name) => name.includes('providers_cuda'));
   const fix = hasCuda
     ? 'the CUDA 12 runtime and cuDNN 9 libraries must be on the library path (LD_LIBRARY_PATH)'
     : 'onnxruntime-node was installed without its CUDA libraries; add them with ' +
       '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (Linux x64; CUDA 12 and cuDNN 9 needed)';
   return `the CUDA execution provider is not available (${detail.trim()}): ${fix}.`;
-}
-
-function listFilesDeep(directory: string): string[] {
-  return readdirSync(directory, { recursive: true, encoding: 'utf8' });
 }
