@@ -36,7 +36,8 @@ const LoraSchema = z
   .strictObject({
     r: positiveInt().default(16).describe('LoRA rank.'),
     alpha: z.number().positive().default(16).describe('LoRA alpha (OpenRLHF --lora_alpha, default 16).'),
-    dropout: z.number().min(0).lt(1).default(0).describe('LoRA dropout (OpenRLHF --lora_dropout, default 0).'),
+    // The worker always runs the model in eval mode (sampling and its log-probs must agree), so dropout would never apply.
+    dropout: z.literal(0, { error: 'must be 0: the worker runs the model without dropout' }).default(0).describe('LoRA dropout: 0 only (OpenRLHF --lora_dropout, default 0).'),
     target_modules: z
       .union([z.literal('all-linear'), z.array(z.string().min(1)).min(1)])
       .default('all-linear')

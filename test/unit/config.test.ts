@@ -134,6 +134,7 @@ describe('parseRunConfig: errors name the source and the path', () => {
     ['missing model path', { model: { kind: 'hf' } }, 'model.path', /required/],
     ['unknown model kind', { model: { kind: 'gguf', path: 'x' } }, 'model.kind', /'hf' \| 'tiny'/],
     ['LoRA on the tiny model', { model: { kind: 'tiny', lora: { r: 4 } } }, 'model.lora', /unknown key/],
+    ['LoRA dropout the worker would never apply', { model: { kind: 'hf', path: 'm', lora: { dropout: 0.05 } } }, 'model.lora.dropout', /must be 0/],
     ['empty LoRA module list', { model: { kind: 'hf', path: 'm', lora: { target_modules: [] } } }, 'model.lora.target_modules', />=1 items/],
     ['null value', { seeds: null }, 'seeds', /received null/],
     ['not an object', [1, 2], '(root)', /expected object/],
