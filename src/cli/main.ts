@@ -9,6 +9,7 @@ import { trainCommand } from './commands/train';
 import { curateCommand } from './commands/curate';
 import { runsCommand } from './commands/runs';
 import { exportCommand } from './commands/export';
+import { exportOnnxCommand } from './commands/exportOnnx';
 import { demoCommand } from './commands/demo';
 
 const commands: Record<string, { run: Command; summary: string }> = {
@@ -22,6 +23,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   runs: { run: runsCommand, summary: 'list the training runs of the workspace with their status' },
   demo: { run: demoCommand, summary: 'demo [--out DIR]: base → SeRL (no labels) on the arithmetic world, on CPU, with a report' },
   export: { run: exportCommand, summary: 'export --run RUN --format jsonl|openrlhf|trl: the curated instructions with answers' },
+  'export-onnx': { run: exportOnnxCommand, summary: 'export-onnx --model DIR | --run RUN --out DIR: a tiny model or a run\'s checkpoint as an ONNX model folder' },
 };
 
 function usage(): string {

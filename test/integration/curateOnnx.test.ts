@@ -1,5 +1,5 @@
 // A curation-only run on the arithmetic world's base model exported to ONNX, through the CLI bundle, with no
-// Python for the run: the worker is used once, here, for the export; `serl curate` then gets a --python that
+// Python for the run: the worker is used once, here, for the export (`serl export-onnx`); `serl curate` then gets a --python that
 // does not exist and a PATH without any interpreter, so only the ONNX backend can have sampled. Then
 // `serl export` on the result.
 import assert from 'node:assert/strict';
@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportCommand } from '../../src/cli/commands/export';
+import { exportOnnxCommand } from '../../src/cli/commands/exportOnnx';
 import { runPaths } from '../../src/engine/runStore';
-import { WorkerClient } from '../../src/engine/worker';
 import { parseRunEvent, type RunEvent } from '../../src/protocol/events';
 import { runInProcess } from '../cli/cli';
 
@@ -30,14 +30,15 @@ const scratch = mkdtempSync(join(tmpdir(), 'serl-curate-onnx-test-'));
 const modelDir = join(scratch, 'model');
 
 describe('serl curate with the ONNX backend on the exported base model', { skip }, () => {
-  before(async () => {
-    const worker = await WorkerClient.start({ python: PYTHON, env: { SERL_WORKER_THREADS: '1', OMP_NUM_THREADS: '1' } });
-    try {
-      await worker.initialize({ model: { kind: 'tiny', path: join(ARITHMETIC, 'base') }, device: 'cpu', seed: 1, optimizer: { lr: 1e-3 } });
-      await worker.exportOnnx({ dir: modelDir });
-    } finally {
-      await worker.dispose();
-    }
+  before(() => {
+    // The export as a user runs it: `serl export-onnx` on the committed base model folder.
+    const exported = spawnSync(process.execPath, [CLI, 'export-onnx', '--model', join(ARITHMETIC, 'base'), '--out', modelDir, '--python', PYTHON], {
+      encoding: 'utf8',
+      env: { ...process.env, SERL_WORKER_THREADS: '1', OMP_NUM_THREADS: '1' },
+    });
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.match(exported.stderr, /onnx\/model\.onnx/);
+    assert.ok(existsSync(join(modelDir, 'onnx', 'model.onnx')));
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -99,5 +100,17 @@ describe('serl curate with the ONNX backend on the exported base model', { skip 
     const kept = voted.filter((event) => event.difficulty.status === 'kept' && event.majority !== null).map((event) => event.item_id);
     const items = exported.stdout.trim() === '' ? [] : exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as { item_id: string });
     assert.deepEqual(items.map((item) => item.item_id).sort(), kept.sort());
+  });
+});
+
+describe('serl export-onnx usage', () => {
+  it('wants exactly one of --model and --run, and --out', async () => {
+    await assert.rejects(runInProcess(exportOnnxCommand, ['--out', scratch], ''), /exactly one of --model DIR and --run RUN/);
+    await assert.rejects(runInProcess(exportOnnxCommand, ['--model', 'a', '--run', 'b', '--out', scratch], ''), /exactly one of/);
+    await assert.rejects(runInProcess(exportOnnxCommand, ['--model', 'a'], ''), /--out DIR is required/);
+  });
+
+  it('names a run that does not exist', async () => {
+    await assert.rejects(runInProcess(exportOnnxCommand, ['--run', 'no-such-run', '--out', scratch, '--workspace', scratch], ''), /no-such-run/);
   });
 });
