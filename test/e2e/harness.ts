@@ -3,7 +3,7 @@
 // One code-server per suite, in its own process group, with every state folder (user data, extensions,
 // XDG dirs, TMPDIR) inside one short temp folder that teardown removes. Screenshots go to test-results/e2e/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,7 @@ export class VsCodeSession {
     await this.browser.close().catch(() => undefined);
     killGroup(this.server);
     await waitForExit(this.server, 10_000);
+    await stopRunControllers(this.root);
     rmSync(this.root, { recursive: true, force: true });
   }
 
@@ -255,17 +256,43 @@ async function waitForHealth(port: number, server: ChildProcess, log: string[]):
 }
 
 function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
+  if (child.pid !== undefined && child.exitCode === null) signalGroup(child.pid, 'SIGKILL');
 }
 
 async function waitForExit(child: ChildProcess, ms: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await Promise.race([new Promise((resolve) => child.once('exit', resolve)), sleep(ms)]);
+}
+
+/**
+ * Run controllers outlive the window by design (their own process group, so a reload does not stop a run):
+ * when a test failed before Stop Run, the ones still alive in the workspaces under `root` are asked to stop
+ * (SIGTERM: the controller stops its worker) and killed after a grace period.
+ */
+async function stopRunControllers(root: string): Promise<void> {
+  const pids: number[] = [];
+  for (const workspace of readdirSync(root)) {
+    const runs = path.join(root, workspace, '.serl', 'runs');
+    if (!existsSync(runs)) continue;
+    for (const runId of readdirSync(runs)) {
+      const file = path.join(runs, runId, 'controller.json');
+      if (!existsSync(file)) continue;
+      const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
+      if (processAlive(pid)) pids.push(pid);
+    }
+  }
+  for (const pid of pids) signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + 20_000;
+  while (pids.some(processAlive) && Date.now() < deadline) await sleep(250);
+  for (const pid of pids.filter(processAlive)) signalGroup(pid, 'SIGKILL');
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails naming `what`. */
