@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { WorkspaceRunCatalog } from '../engine/runFeed';
+import { SeedSummaryRequest, SeedSummarySchema, type SeedServerSettings } from '../protocol/seedServer';
 import { registerDashboard } from './dashboard/index';
 import { registerDataCommands } from './dataCommands';
 import { registerPlayground } from './playground';
@@ -12,6 +13,9 @@ import { RunManager } from './runManager';
 import { registerRunsView } from './runsView';
 
 let client: LanguageClient | undefined;
+
+/** Run configs, which the server checks against the config schema (VS Code's jsonValidation adds hovers). */
+const RUN_CONFIG_GLOBS = ['**/serl.config.json', '**/*.serl.json'];
 
 function seedFileGlobs(): string[] {
   return vscode.workspace.getConfiguration('serl').get<string[]>('seedFiles', ['**/*.seed.jsonl', '**/*.seed.json']);
@@ -46,10 +50,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: seedFileGlobs().map((pattern) => ({ scheme: 'file', pattern })),
+    documentSelector: [...seedFileGlobs(), ...RUN_CONFIG_GLOBS].map((pattern) => ({ scheme: 'file', pattern })),
     initializationOptions: {
       nearDuplicateThreshold: vscode.workspace.getConfiguration('serl').get<number>('nearDuplicateThreshold', 0.7),
-    },
+      seedFiles: seedFileGlobs(),
+    } satisfies SeedServerSettings,
+    // Setting changes reach the server, which re-reads serl.seedFiles and the threshold.
+    synchronize: { configurationSection: 'serl' },
   };
   client = new LanguageClient('serl', 'SeRL Seed Files', serverOptions, clientOptions);
 
@@ -68,7 +75,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           }
         },
       );
-      void vscode.window.showInformationMessage(`SeRL: validated ${uris.length} seed file(s); see the Problems view.`);
+      const summary = SeedSummarySchema.safeParse(await client!.sendRequest(SeedSummaryRequest, {}));
+      const counts = summary.success
+        ? summary.data.files.reduce(
+            (sum, file) => ({ errors: sum.errors + file.bySeverity.error, warnings: sum.warnings + file.bySeverity.warning }),
+            { errors: 0, warnings: 0 },
+          )
+        : null;
+      if (!summary.success) log.warn(`serl/seedSummary answered with a bad summary: ${summary.error.message}`);
+      const detail = counts ? `: ${counts.errors} error(s), ${counts.warnings} warning(s)` : '';
+      void vscode.window.showInformationMessage(`SeRL: validated ${uris.length} seed file(s)${detail}; see the Problems view.`);
     }),
   );
   await client.start();
