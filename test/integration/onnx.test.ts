@@ -97,10 +97,12 @@ describe('the ONNX backend on an exported tiny model', { skip: torchMissing }, (
 
   it('sampled first tokens are distributed like the worker’s, and a seed reproduces a call', async () => {
     const backend = await open();
-    // The next token after "has " is a number's first digit: a spread-out distribution.
+    // The next token of a self-instruction list is a new problem's first letter (a name): spread out even at
+    // T=0.7/top-p 0.9, whereas after a problem's text the base model puts ~92% on the response's leading space.
+    const listPrompt = 'Write new arithmetic word problems.\n\n1. Ben has 8 toys. Ben doubles them, finds 9, sells 6. How many?\n2. ';
     const request = (temperature: number, top_p: number): SampleParams => ({
       seed: 9,
-      requests: [{ id: 'q', prompt: 'Omar has ', n: 400, temperature, top_p, max_tokens: 1 }],
+      requests: [{ id: 'q', prompt: listPrompt, n: 400, temperature, top_p, max_tokens: 1 }],
     });
     for (const [temperature, top_p] of [
       [1, 1],
@@ -115,7 +117,7 @@ describe('the ONNX backend on an exported tiny model', { skip: torchMissing }, (
       const torch = await counts(await worker!.sample(request(temperature, top_p)));
       const keys = new Set([...onnx.keys(), ...torch.keys()]);
       const distance = [...keys].reduce((sum, key) => sum + Math.abs((onnx.get(key) ?? 0) - (torch.get(key) ?? 0)), 0) / 2;
-      // Two samples of 400 from one distribution over ten digits differ by ~0.08 in total variation.
+      // Two samples of 400 from one distribution over a dozen letters differ by ~0.08 in total variation.
       assert.ok(distance < 0.15, `total variation ${distance.toFixed(3)} at T=${temperature}, top_p=${top_p}`);
       assert.ok(onnx.size > 1, 'sampling at T > 0 gave one outcome only');
     }
