@@ -3,7 +3,7 @@
 // schemas of src/protocol/worker.ts, and turns every way the worker can fail (not startable, crash, signal,
 // hang, bad output) into a clear error on the requests it affects. Processes it starts, it stops: dispose().
 import { type ChildProcessWithoutNullStreams, spawn, type SpawnOptionsWithStdioTuple } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -462,10 +462,27 @@ export class WorkerClient {
       // Whatever went wrong, the signals below end the process.
     }
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-      if (await this.exitsWithin(graceMs)) return;
+      if (await this.exitsWithin(graceMs)) break;
       this.signal(signal);
     }
     await this.exited;
+    // An interpreter behind a wrapper script shares the process group and can outlive the direct child.
+    if (!(await this.groupEndsWithin(graceMs))) {
+      this.signal('SIGKILL');
+      await this.groupEndsWithin(graceMs);
+    }
+  }
+
+  /** Polls the worker's process group (zombies that nobody reaps count as gone: they hold nothing). */
+  private async groupEndsWithin(ms: number): Promise<boolean> {
+    const pid = this.child.pid;
+    if (process.platform === 'win32' || pid === undefined) return true;
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (!groupHasLiveMembers(pid)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 10));
+    }
   }
 
   private exitsWithin(ms: number): Promise<boolean> {
@@ -686,4 +703,31 @@ function isConnectionErrorCode(code: number): boolean {
 
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/** Whether any process of group `pgid` is alive (not a zombie); false where /proc cannot tell and kill says none. */
+function groupHasLiveMembers(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  return entries.some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      return false;
+    }
+    // Fields after the command name: state, ppid, pgrp.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(pgrp) === pgid && state !== 'Z';
+  });
 }
