@@ -160,13 +160,17 @@ export class VsCodeSession {
     const { page } = this;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       await page.keyboard.press('Escape');
-      await page.locator('.monaco-workbench').click({ position: { x: 640, y: 5 } }).catch(() => undefined);
+      // The title bar, not the workbench's top edge: in restricted mode that edge is the banner, whose
+      // "Manage" link opens the Workspace Trust editor over everything.
+      await page.locator('.part.titlebar').click({ position: { x: 640, y: 5 } }).catch(() => undefined);
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(`>${title}`);
       const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
       try {
+        // A modal dialog (the workspace-trust prompt of a restricted window) can swallow F1: the next
+        // attempt's Escape dismisses it.
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill(`>${title}`);
         await row.waitFor({ state: 'visible', timeout: 4_000 });
         // The label must be this command, not a longer one that contains the title.
         await page.keyboard.press('Enter');
