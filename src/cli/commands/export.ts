@@ -2,7 +2,7 @@
 // selection and the formats), as JSONL to a file or stdout.
 import { writeFile } from 'node:fs/promises';
 import { curatedItems, EXPORT_FORMATS, formatCuratedItem, type ExportFormat } from '../../engine/exportItems';
-import { openRun, readRunConfig, replayRun } from '../../engine/runStore';
+import { openRun, readRunConfig, replayRun, type RunPaths } from '../../engine/runStore';
 import { EXIT_OK, UsageError, parseArgsOrUsage, type Command } from '../io';
 
 const HELP = `usage: serl export --run RUN --format jsonl|openrlhf|trl [--out FILE] [--workspace DIR]
@@ -14,6 +14,15 @@ in review mode only accepted ones. The answer is the latest relabel, else the ma
   trl       {prompt: [{role: "user", content}], answer}: TRL's conversational prompt-only format
 Without --out the lines go to stdout. Runs live in DIR/.serl/runs (DIR: the current directory).
 `;
+
+/** The run named on the command line; a missing run is a usage error (exit 2) naming it. */
+export async function openRunOrUsage(workspace: string | undefined, runId: string): Promise<RunPaths> {
+  try {
+    return await openRun(workspace ?? process.cwd(), runId);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 export const exportCommand: Command = async (args, io) => {
   const { values } = parseArgsOrUsage(
@@ -38,12 +47,7 @@ export const exportCommand: Command = async (args, io) => {
   if (!EXPORT_FORMATS.includes(format as ExportFormat)) {
     throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}${format === undefined ? '' : `, not '${format}'`}`);
   }
-  let paths;
-  try {
-    paths = await openRun(values.workspace ?? process.cwd(), values.run);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const paths = await openRunOrUsage(values.workspace, values.run);
   const config = await readRunConfig(paths);
   const replay = await replayRun(paths);
   for (const problem of replay.problems) io.stderr.write(`warning: ${problem}\n`);

@@ -4,7 +4,8 @@
 import { resolve, join } from 'node:path';
 import { defaultRunConfig, type RunConfig } from '../../core/config';
 import { startPolicyWorker } from '../../engine/backends/index';
-import { replayRun, openRun, readRunConfig } from '../../engine/runStore';
+import { replayRun, readRunConfig } from '../../engine/runStore';
+import { openRunOrUsage } from './export';
 import { EXIT_FINDINGS, EXIT_OK, UsageError, parseArgsOrUsage, type Command } from '../io';
 
 const HELP = `usage: serl export-onnx --model DIR --out DIR [--python PATH]
@@ -42,12 +43,7 @@ export const exportOnnxCommand: Command = async (args, io) => {
   let config: RunConfig;
   let checkpointDir: string | null = null;
   if (values.run !== undefined) {
-    let paths;
-    try {
-      paths = await openRun(values.workspace ?? process.cwd(), values.run);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const paths = await openRunOrUsage(values.workspace, values.run);
     config = await readRunConfig(paths);
     const checkpoint = (await replayRun(paths)).pool.lastCheckpoint;
     if (!checkpoint) {
