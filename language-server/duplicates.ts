@@ -2,7 +2,7 @@
 // the same answers as `validateSeeds` over all files (in URI order): an item repeating an earlier one's
 // normalised text is a duplicate of the first; among the first occurrences, an item is a near duplicate
 // of the most similar earlier one with ROUGE-L F1 above the threshold (ties: the earliest).
-import { NearDuplicateIndex, nearestEarlierAbove, type NearDuplicateMatch } from '../src/core/rouge';
+import { NearDuplicateIndex, type NearDuplicateMatch } from '../src/core/rouge';
 import { duplicateDiagnostic, instructionRange, NEAR_DUPLICATE_MAX_CHARS, nearDuplicateDiagnostic, type Diagnostic, type OtherItem } from '../src/core/validate';
 import { shiftRange, type SeedDocument, type SeedEntry } from './seedDocument';
 
@@ -11,10 +11,29 @@ export interface NearLink {
   score: number;
 }
 
-interface Group {
-  members: Set<SeedEntry>;
+/** The entries sharing one exact-duplicate key, and the first of them in file order (null once all are gone). */
+export interface DuplicateGroup {
+  readonly key: string;
+  members: SeedEntry[];
   first: SeedEntry | null;
 }
+
+/**
+ * The near-duplicate join a rebuild leaves to its caller: every first occurrence's instruction, in file
+ * order. The caller runs `nearestEarlierAbove` (in process, or split over worker threads) and hands the
+ * answer to `completeJoin`; until then only the near-duplicate findings are missing.
+ */
+export interface NearJoinRequest {
+  readonly texts: readonly string[];
+  readonly threshold: number;
+}
+
+interface PendingJoin extends NearJoinRequest {
+  readonly entries: readonly SeedEntry[];
+}
+
+/** With deferNearWork, an edit still fills the index at once when at most this many entries are left. */
+const FILL_AT_ONCE_UP_TO = 1000;
 
 /** Whether an entry takes part in the near-duplicate search (see NEAR_DUPLICATE_MAX_CHARS). */
 function searchable(entry: SeedEntry): boolean {
@@ -33,12 +52,28 @@ export function currentInstructionRange(entry: SeedEntry): NonNullable<ReturnTyp
 }
 
 export class DuplicateTracker {
-  private readonly groups = new Map<string, Group>();
+  private readonly groups = new Map<string, DuplicateGroup>();
   private index: NearDuplicateIndex<SeedEntry>;
   /** First occurrences not yet in the index: it is filled in the background after a rebuild. */
   private unindexed: SeedEntry[] = [];
+  /** The join the near-duplicate state waits for, or null. */
+  private join: PendingJoin | null = null;
+  /**
+   * Near-duplicate work that needs the complete index: first occurrences whose best earlier match must be
+   * searched again, and new first occurrences, which may also be the best earlier match of later items.
+   * Done at once by `update` unless `deferNearWork`; else when the join is in and the index complete.
+   */
+  private readonly dirty = new Set<SeedEntry>();
+  private readonly arrivals = new Set<SeedEntry>();
 
-  constructor(readonly threshold: number) {
+  /**
+   * @param deferNearWork leave near-duplicate updates that need the similarity index until it is complete
+   *   (a server filling it in the background); false: `update` fills it at once and is always exact.
+   */
+  constructor(
+    readonly threshold: number,
+    private readonly deferNearWork = false,
+  ) {
     this.index = this.newIndex();
   }
 
@@ -50,51 +85,99 @@ export class DuplicateTracker {
     return this.unindexed.length === 0;
   }
 
+  /** Whether fillIndex has work: the join is in, and the index is incomplete or updates wait for it. */
+  get waitingForIndex(): boolean {
+    return this.join === null && (!this.indexComplete || this.dirty.size > 0 || this.arrivals.size > 0);
+  }
+
+  /** Whether near-duplicate findings are still missing (a join running, or updates waiting for the index). */
+  get nearPending(): boolean {
+    return this.join !== null || this.dirty.size > 0 || this.arrivals.size > 0;
+  }
+
   /**
-   * Recomputes everything from `entries` (every entry of every document) with the batch join, which is
-   * far cheaper than item-by-item queries; the similarity index that later edits need is filled by
-   * `fillIndex`, in slices, or at once by the first update.
+   * Recomputes the exact duplicates from `entries` (every entry of every document, in file order) and
+   * returns the near-duplicate join to run (null at threshold 1, where there is none): a batch join is far
+   * cheaper than item-by-item queries. The similarity index that later edits need is filled by
+   * `fillIndex` once the join is complete.
    */
-  rebuild(entries: Iterable<SeedEntry>): void {
+  rebuild(entries: Iterable<SeedEntry>): NearJoinRequest | null {
     this.groups.clear();
     this.index = this.newIndex();
-    const keyed: SeedEntry[] = [];
+    this.dirty.clear();
+    this.arrivals.clear();
+    const distinct: SeedEntry[] = [];
     for (const entry of entries) {
       entry.distinct = false;
       entry.handle = -1;
       entry.near = null;
-      entry.nearOf.clear();
-      if (entry.key !== null) keyed.push(entry);
-    }
-    keyed.sort(compareEntries);
-    const distinct: SeedEntry[] = [];
-    for (const entry of keyed) {
-      const key = entry.key!;
+      entry.nearOf = null;
+      entry.group = null;
+      const key = entry.key;
+      if (key === null) continue;
       const group = this.groups.get(key);
       if (group !== undefined) {
-        group.members.add(entry);
+        group.members.push(entry);
+        entry.group = group;
         continue;
       }
-      this.groups.set(key, { members: new Set([entry]), first: entry });
+      entry.group = { key, members: [entry], first: entry };
+      this.groups.set(key, entry.group);
       entry.distinct = true;
       if (searchable(entry)) distinct.push(entry);
     }
-    if (this.threshold < 1) {
-      nearestEarlierAbove(
-        distinct.map((entry) => entry.item!.instruction!),
-        this.threshold,
-      ).forEach((match, k) => {
-        if (match !== null) this.link(distinct[k]!, distinct[match.ref]!, match.score);
-      });
+    if (this.threshold >= 1) {
+      this.join = null;
+      this.unindexed = distinct.reverse();
+      return null;
     }
-    this.unindexed = distinct.reverse();
+    this.unindexed = [];
+    this.join = { entries: distinct, texts: distinct.map((entry) => entry.item!.instruction!), threshold: this.threshold };
+    return this.join;
   }
 
-  /** Adds first occurrences to the index until `deadline` (performance.now()); true when it is complete. */
-  fillIndex(deadline = Infinity): boolean {
+  /**
+   * Takes the answer of `nearestEarlierAbove(join.texts, join.threshold)`; ignored when a later rebuild
+   * replaced the join. Edits made meanwhile are applied on top (the answer links entries, not lines, so it
+   * stays valid for the entries that are still first occurrences). Returns the documents to re-publish.
+   */
+  completeJoin(join: NearJoinRequest, matches: readonly (NearDuplicateMatch<number> | null)[]): Set<SeedDocument> {
+    const affected = new Set<SeedDocument>();
+    if (join !== this.join) return affected;
+    const { entries } = this.join;
+    this.join = null;
+    matches.forEach((match, k) => {
+      const entry = entries[k]!;
+      if (match === null || !entry.distinct) return;
+      const other = entries[match.ref]!;
+      if (other.distinct) {
+        this.link(entry, other, match.score);
+        affected.add(entry.doc);
+      } else {
+        this.dirty.add(entry);
+      }
+    });
+    this.unindexed = [...entries].reverse();
+    if (!this.deferNearWork) this.fillIndex();
+    this.settle(affected);
+    return affected;
+  }
+
+  /**
+   * Adds first occurrences to the index until `deadline` (performance.now()); once it is complete, does the
+   * near-duplicate work left waiting for it, adding the documents whose findings changed to `affected`.
+   * Returns whether the index is complete.
+   */
+  fillIndex(deadline = Infinity, affected = new Set<SeedDocument>()): boolean {
+    if (this.join !== null || !this.indexUntil(deadline)) return false;
+    this.settle(affected);
+    return true;
+  }
+
+  private indexUntil(deadline: number): boolean {
     while (this.unindexed.length > 0 && performance.now() < deadline) {
       const entry = this.unindexed.pop()!;
-      if (entry.distinct) entry.handle = this.index.add(entry.item!.instruction!, entry);
+      if (entry.distinct && entry.handle < 0) entry.handle = this.index.add(entry.item!.instruction!, entry);
     }
     return this.unindexed.length === 0;
   }
@@ -104,28 +187,28 @@ export class DuplicateTracker {
    * duplicate findings changed (besides those of the added entries).
    */
   update(removed: readonly SeedEntry[], added: readonly SeedEntry[]): Set<SeedDocument> {
-    this.fillIndex();
     const affected = new Set<SeedDocument>();
-    const touched = new Set<string>();
+    const touched = new Set<DuplicateGroup>();
     for (const entry of removed) {
-      const key = entry.key;
-      if (key === null) continue;
-      this.groups.get(key)?.members.delete(entry);
-      touched.add(key);
+      const group = entry.group;
+      if (group === null) continue;
+      group.members.splice(group.members.indexOf(entry), 1);
+      entry.group = null;
+      touched.add(group);
     }
     for (const entry of added) {
       const key = entry.key;
       if (key === null) continue;
       let group = this.groups.get(key);
-      if (group === undefined) this.groups.set(key, (group = { members: new Set(), first: null }));
-      group.members.add(entry);
-      touched.add(key);
+      if (group === undefined) this.groups.set(key, (group = { key, members: [], first: null }));
+      group.members.push(entry);
+      entry.group = group;
+      touched.add(group);
     }
 
     const gone: SeedEntry[] = [];
     const arrived: SeedEntry[] = [];
-    for (const key of touched) {
-      const group = this.groups.get(key)!;
+    for (const group of touched) {
       let first: SeedEntry | null = null;
       for (const member of group.members) if (first === null || compareEntries(member, first) < 0) first = member;
       if (first === group.first) continue;
@@ -134,32 +217,48 @@ export class DuplicateTracker {
       if (group.first !== null) gone.push(group.first);
       if (first !== null) arrived.push(first);
       group.first = first;
-      if (first === null) this.groups.delete(key);
+      if (first === null) this.groups.delete(group.key);
     }
 
-    const dirty = new Set<SeedEntry>();
     for (const entry of gone) {
       entry.distinct = false;
       if (entry.handle >= 0) this.index.remove(entry.handle);
       entry.handle = -1;
       this.unlink(entry, affected);
-      for (const dependent of entry.nearOf) {
+      this.dirty.delete(entry);
+      this.arrivals.delete(entry);
+      // Items naming it lose that finding now; their next best match is searched with the rest.
+      for (const dependent of entry.nearOf ?? []) {
         dependent.near = null;
-        dirty.add(dependent);
+        affected.add(dependent.doc);
+        this.dirty.add(dependent);
       }
-      entry.nearOf.clear();
+      entry.nearOf = null;
     }
     for (const entry of arrived) {
       entry.distinct = true;
       if (!searchable(entry)) continue;
-      entry.handle = this.index.add(entry.item!.instruction!, entry);
-      dirty.add(entry);
+      this.arrivals.add(entry);
+      this.dirty.add(entry);
     }
-    if (this.threshold >= 1) return affected;
+    // A small rest of the index is filled at once, so that small workspaces never see a partial answer.
+    if (!this.deferNearWork || this.unindexed.length <= FILL_AT_ONCE_UP_TO) this.fillIndex(Infinity, affected);
+    return affected;
+  }
+
+  /** The waiting near-duplicate work, done against the complete index (the caller checked it is). */
+  private settle(affected: Set<SeedDocument>): void {
+    if (this.join !== null || !this.indexComplete || (this.dirty.size === 0 && this.arrivals.size === 0)) return;
+    const arrivals = [...this.arrivals];
+    const dirty = new Set(this.dirty);
+    this.arrivals.clear();
+    this.dirty.clear();
+    for (const entry of arrivals) if (entry.handle < 0) entry.handle = this.index.add(entry.item!.instruction!, entry);
+    if (this.threshold >= 1) return;
     // A new first occurrence may be the best earlier match of later items. Its matches also give its own
     // best earlier one below, so each entry's matches are searched once.
     const matchesOf = new Map<SeedEntry, NearDuplicateMatch<SeedEntry>[]>();
-    for (const entry of arrived) {
+    for (const entry of arrivals) {
       const matches = this.matchesAbove(entry);
       matchesOf.set(entry, matches);
       for (const { ref: later, score } of matches) {
@@ -182,7 +281,6 @@ export class DuplicateTracker {
       if (best !== null) this.link(entry, best.other, best.score);
       affected.add(entry.doc);
     }
-    return affected;
   }
 
   /** Documents with findings that name a line of `doc` (refreshed when its lines move). */
@@ -190,8 +288,8 @@ export class DuplicateTracker {
     const naming = new Set<SeedDocument>();
     for (const entry of doc.entries) {
       if (!entry.distinct) continue;
-      for (const dependent of entry.nearOf) naming.add(dependent.doc);
-      for (const member of this.groups.get(entry.key!)?.members ?? []) naming.add(member.doc);
+      for (const dependent of entry.nearOf ?? []) naming.add(dependent.doc);
+      for (const member of entry.group?.members ?? []) naming.add(member.doc);
     }
     naming.delete(doc);
     return naming;
@@ -199,23 +297,23 @@ export class DuplicateTracker {
 
   /** The duplicate or near-duplicate finding on an entry, at current positions. */
   diagnosticFor(entry: SeedEntry): Diagnostic | null {
-    const key = entry.key;
-    if (key === null) return null;
-    const first = this.groups.get(key)?.first;
-    if (first !== undefined && first !== null && first !== entry) return duplicateDiagnostic(currentInstructionRange(entry), this.otherItem(first, entry));
+    const first = entry.group?.first;
+    if (first != null && first !== entry) return duplicateDiagnostic(currentInstructionRange(entry), this.otherItem(first, entry));
     if (entry.near !== null) return nearDuplicateDiagnostic(currentInstructionRange(entry), this.otherItem(entry.near.other, entry), entry.near.score, this.threshold);
     return null;
   }
 
   /** The first occurrence an exact duplicate repeats (null when the entry is one). */
   firstOccurrence(entry: SeedEntry): SeedEntry | null {
-    const first = entry.key === null ? null : (this.groups.get(entry.key)?.first ?? null);
+    const first = entry.group?.first ?? null;
     return first === entry ? null : first;
   }
 
-  /** The most similar other first occurrence at any score (for hover), or null. */
-  nearestNeighbour(entry: SeedEntry): NearLink | null {
-    this.fillIndex();
+  /** The most similar other first occurrence at any score (for hover), null when none, 'pending' during the join. */
+  nearestNeighbour(entry: SeedEntry): NearLink | null | 'pending' {
+    if (this.nearPending) return 'pending';
+    // Waiting work is left to the next fillIndex, whose caller publishes what it changes.
+    this.indexUntil(Infinity);
     const text = entry.item?.instruction;
     if (text == null || !searchable(entry)) return null;
     const own = entry.distinct ? entry.handle : -1;
@@ -235,12 +333,12 @@ export class DuplicateTracker {
 
   private link(entry: SeedEntry, other: SeedEntry, score: number): void {
     entry.near = { other, score };
-    other.nearOf.add(entry);
+    (other.nearOf ??= new Set()).add(entry);
   }
 
   private unlink(entry: SeedEntry, affected: Set<SeedDocument>): void {
     if (entry.near === null) return;
-    entry.near.other.nearOf.delete(entry);
+    entry.near.other.nearOf?.delete(entry);
     entry.near = null;
     affected.add(entry.doc);
   }

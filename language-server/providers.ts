@@ -58,6 +58,7 @@ export function seedHover(workspace: SeedWorkspace, doc: SeedDocument, position:
   else if (entry.normalized !== null) {
     const nearest = workspace.tracker.nearestNeighbour(entry);
     if (nearest === null) lines.push('- nearest neighbour: none (no other seed item shares a word)');
+    else if (nearest === 'pending') lines.push('- nearest neighbour: the near-duplicate search is still running');
     else {
       const flag = nearest.score > workspace.threshold ? ` — above the near-duplicate threshold ${workspace.threshold}` : '';
       lines.push(`- nearest neighbour: ${where(nearest.other, entry)}, ROUGE-L ${nearest.score.toFixed(3)}${flag}`);

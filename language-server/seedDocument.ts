@@ -5,17 +5,18 @@
 import { TextDocument, type TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import { parseSeedJson, parseSeedLine, type Range, type SeedFormat, type SeedProblem, type SeedRecord } from '../src/core/seeds';
 import { byPosition, checkSeedItem, duplicateKey, hasAnswer, type Diagnostic } from '../src/core/validate';
-import type { NearLink } from './duplicates';
+import type { DuplicateGroup, NearLink } from './duplicates';
 
 /** One item (or, in JSONL, one line, blank and broken ones included). */
 export class SeedEntry {
   /** The line (JSONL) or the item's position in the array (JSON); kept current as lines move. */
   index: number;
-  /** Duplicate state, owned by DuplicateTracker. */
+  /** Duplicate state, owned by DuplicateTracker (nearOf is made on the first link: most entries have none). */
   distinct = false;
   handle = -1;
+  group: DuplicateGroup | null = null;
   near: NearLink | null = null;
-  readonly nearOf = new Set<SeedEntry>();
+  nearOf: Set<SeedEntry> | null = null;
 
   constructor(
     readonly doc: SeedDocument,
@@ -43,6 +44,8 @@ export class SeedEntry {
     return this.index - this.parsedAt;
   }
 }
+
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([]);
 
 function problemDiagnostic(problem: SeedProblem): Diagnostic {
   return { range: problem.range, severity: problem.severity, code: problem.code, message: problem.message };
@@ -191,7 +194,8 @@ export class SeedDocument {
   private parseLine(line: number, text: string): SeedEntry {
     const { item, problems } = parseSeedLine(text, line);
     const checked = itemDiagnostics(item);
-    const local = problems.map(problemDiagnostic).concat(checked.diagnostics).sort(byPosition);
+    // Most lines have no finding: they share one empty list rather than allocating three.
+    const local = problems.length === 0 ? (checked.diagnostics.length === 0 ? NO_DIAGNOSTICS : checked.diagnostics.sort(byPosition)) : problems.map(problemDiagnostic).concat(checked.diagnostics).sort(byPosition);
     return new SeedEntry(this, text, line, item, local, checked.normalized);
   }
 

@@ -1,7 +1,10 @@
 // Language server for seed-data files and run configs: wiring of the LSP connection to the document model
 // (seedDocument.ts), the workspace-wide duplicate state (workspace.ts, duplicates.ts), the providers and the
 // run-config validator. Computation happens as each edit arrives, on the lines it touched; publishing is
-// debounced so that a burst of keystrokes sends one set of diagnostics.
+// debounced so that a burst of keystrokes sends one set of diagnostics. A large near-duplicate join (opening
+// a big file, a rebuild) runs in worker threads: every other finding is published first, the near
+// duplicates when the join is in. Its answer links entries, not lines, and edits made meanwhile are applied
+// on top of it, so what is published is always computed from the document's current version.
 import {
   CodeActionKind,
   createConnection,
@@ -31,6 +34,7 @@ import { FIX_ALL_KIND, seedCodeActions } from './codeActions';
 import { seedCompletions, seedHover, seedSymbols } from './providers';
 import { isRunConfigPath, validateRunConfig } from './runConfig';
 import { SeedDocument } from './seedDocument';
+import { nearJoinRunner } from './nearJoin';
 import { findSeedFiles, matchesSeedGlobs, pathToUri, readSeedFile, relativeToFolders, uriToPath } from './workspaceFiles';
 import { SeedWorkspace } from './workspace';
 
@@ -76,7 +80,14 @@ export class SeedLanguageServer {
   private fillTimer: NodeJS.Immediate | undefined;
 
   constructor(private readonly connection: Connection) {
-    this.workspace = new SeedWorkspace();
+    this.workspace = new SeedWorkspace(DEFAULT_NEAR_DUPLICATE_THRESHOLD, {
+      runJoin: nearJoinRunner(),
+      onJoinComplete: (affected) => {
+        this.schedulePublish(affected);
+        this.fillIndexInBackground();
+      },
+      onJoinError: (error) => this.connection.console.error(`serl: the near-duplicate worker failed (${(error as Error).message}); joining in the server instead`),
+    });
     connection.onInitialize((params) => this.initialize(params));
     connection.onInitialized(() => void this.guard('initialized', () => this.initialized()));
     connection.onDidOpenTextDocument(({ textDocument }) => this.guard('didOpen', () => this.didOpen(textDocument.uri, textDocument.text, textDocument.version)));
@@ -92,6 +103,7 @@ export class SeedLanguageServer {
     connection.onShutdown(() => {
       clearTimeout(this.publishTimer);
       if (this.fillTimer !== undefined) clearImmediate(this.fillTimer);
+      this.workspace.dispose();
     });
   }
 
@@ -195,12 +207,17 @@ export class SeedLanguageServer {
     return new SeedDocument(uri, seedFormatForPath(uri), name, text, version);
   }
 
-  /** Fills the similarity index in slices after a rebuild, so the first edit does not wait for it. */
+  /**
+   * Fills the similarity index in slices once the join is in, then applies the near-duplicate updates of
+   * the edits that waited for it, so no request waits for the index.
+   */
   private fillIndexInBackground(): void {
-    if (this.fillTimer !== undefined || this.workspace.tracker.indexComplete) return;
+    if (this.fillTimer !== undefined || !this.workspace.tracker.waitingForIndex) return;
     this.fillTimer = setImmediate(() => {
       this.fillTimer = undefined;
-      if (!this.workspace.tracker.fillIndex(performance.now() + INDEX_FILL_SLICE_MS)) this.fillIndexInBackground();
+      const { complete, affected } = this.workspace.fillIndex(performance.now() + INDEX_FILL_SLICE_MS);
+      this.schedulePublish(affected);
+      if (!complete) this.fillIndexInBackground();
     });
   }
 
@@ -233,6 +250,7 @@ export class SeedLanguageServer {
     const doc = this.workspace.documents.get(uri);
     if (doc === undefined) return;
     this.schedulePublish(this.workspace.applyEntryChanges([doc], doc.applyChanges(changes, version)));
+    this.fillIndexInBackground();
   }
 
   private async didClose(uri: string): Promise<void> {
@@ -310,6 +328,7 @@ export class SeedLanguageServer {
       files: docs.map((doc) => this.workspace.summary(doc, this.open.has(doc.uri))),
       nearDuplicateThreshold: this.workspace.threshold,
       complete: this.scanComplete,
+      nearDuplicatesPending: this.workspace.nearDuplicatesPending,
     };
   }
 }

@@ -1,6 +1,7 @@
 // Every seed file the server knows — open in the client or read from the workspace folders — with their
 // shared duplicate state. Edits flow in as entry changes; diagnostics and summaries are assembled from the
 // per-entry caches, so nothing is recomputed for lines an edit did not touch.
+import { nearestEarlierAbove, type NearDuplicateMatch } from '../src/core/rouge';
 import { declared, DEFAULT_NEAR_DUPLICATE_THRESHOLD, DIAGNOSTIC_CODES, missingAnswerDiagnostic, type Diagnostic, type DiagnosticCode } from '../src/core/validate';
 import type { SeedFileSummary } from '../src/protocol/seedServer';
 import { DuplicateTracker } from './duplicates';
@@ -9,12 +10,42 @@ import { SeedDocument, shiftDiagnostic, shiftRange, type EntryChanges } from './
 /** Above this many changed entries, rebuilding with the batch join is cheaper than updating entry by entry. */
 const REBUILD_ABOVE = 200;
 
+/** Joins of fewer texts run in place: they take milliseconds, less than starting worker threads. */
+const OFF_THREAD_JOIN_FROM = 2000;
+
+/** Runs `nearestEarlierAbove(texts, threshold)` off the caller's thread (nearJoin.ts); rejects once aborted. */
+export type NearJoinRunner = (texts: readonly string[], threshold: number, signal: AbortSignal) => Promise<(NearDuplicateMatch<number> | null)[]>;
+
+export interface SeedWorkspaceOptions {
+  /**
+   * Runs large near-duplicate joins off the thread. Until one is in, every other finding is available and
+   * near-duplicate findings are missing; edits meanwhile are applied on top of its answer. Without it,
+   * joins run in place and every answer is complete when a method returns.
+   */
+  runJoin?: NearJoinRunner;
+  /** Joins of at least this many texts go to runJoin (default 2000). */
+  offThreadJoinFrom?: number;
+  /** The documents whose findings changed when an off-thread join came in. */
+  onJoinComplete?: (affected: Set<SeedDocument>) => void;
+  /** An off-thread join failed; it is then run in place. */
+  onJoinError?: (error: unknown) => void;
+}
+
 export class SeedWorkspace {
   readonly documents = new Map<string, SeedDocument>();
   tracker: DuplicateTracker;
+  private runningJoin: AbortController | null = null;
 
-  constructor(threshold = DEFAULT_NEAR_DUPLICATE_THRESHOLD) {
-    this.tracker = new DuplicateTracker(threshold);
+  constructor(
+    threshold = DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+    private readonly options: SeedWorkspaceOptions = {},
+  ) {
+    this.tracker = this.newTracker(threshold);
+  }
+
+  private newTracker(threshold: number): DuplicateTracker {
+    // Off-thread joins come with a background index fill: near-duplicate updates wait for the index.
+    return new DuplicateTracker(threshold, this.options.runJoin !== undefined);
   }
 
   get threshold(): number {
@@ -23,16 +54,65 @@ export class SeedWorkspace {
 
   /** Starts over with another threshold (the whole near-duplicate state depends on it). */
   setThreshold(threshold: number): void {
-    this.tracker = new DuplicateTracker(threshold);
+    this.tracker = this.newTracker(threshold);
     this.rebuild();
   }
 
-  rebuild(): void {
-    this.tracker.rebuild(this.allEntries());
+  /** Whether near-duplicate findings are still being computed (an off-thread join, or work waiting for the index). */
+  get nearDuplicatesPending(): boolean {
+    return this.tracker.nearPending;
   }
 
+  rebuild(): void {
+    this.runningJoin?.abort();
+    this.runningJoin = null;
+    const join = this.tracker.rebuild(this.allEntries());
+    if (join === null) return;
+    const { runJoin } = this.options;
+    if (runJoin === undefined || join.texts.length < (this.options.offThreadJoinFrom ?? OFF_THREAD_JOIN_FROM)) {
+      this.tracker.completeJoin(join, nearestEarlierAbove(join.texts, join.threshold));
+      return;
+    }
+    const running = (this.runningJoin = new AbortController());
+    const tracker = this.tracker;
+    const complete = (matches: (NearDuplicateMatch<number> | null)[]) => {
+      if (running.signal.aborted) return; // a later rebuild replaced this join
+      this.runningJoin = null;
+      this.options.onJoinComplete?.(this.current(tracker.completeJoin(join, matches)));
+    };
+    runJoin(join.texts, join.threshold, running.signal).then(complete, (error: unknown) => {
+      if (running.signal.aborted) return;
+      this.options.onJoinError?.(error);
+      complete(nearestEarlierAbove(join.texts, join.threshold));
+    });
+  }
+
+  /** Stops an off-thread join (the server is shutting down). */
+  dispose(): void {
+    this.runningJoin?.abort();
+    this.runningJoin = null;
+  }
+
+  /**
+   * Fills the similarity index until `deadline` (performance.now()) and, once it is complete, does the
+   * near-duplicate updates that waited for it. Returns whether it is complete, and the documents to re-publish.
+   */
+  fillIndex(deadline = Infinity): { complete: boolean; affected: Set<SeedDocument> } {
+    const affected = new Set<SeedDocument>();
+    const complete = this.tracker.fillIndex(deadline, affected);
+    return { complete, affected: this.current(affected) };
+  }
+
+  /** The documents of `docs` still in the workspace. */
+  private current(docs: Set<SeedDocument>): Set<SeedDocument> {
+    for (const doc of docs) if (this.documents.get(doc.uri) !== doc) docs.delete(doc);
+    return docs;
+  }
+
+  /** Every entry in file order (documents by URI), as the duplicate state defines "earlier". */
   private *allEntries() {
-    for (const doc of this.documents.values()) yield* doc.entries;
+    const docs = [...this.documents.values()].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+    for (const doc of docs) yield* doc.entries;
   }
 
   /**
@@ -73,8 +153,7 @@ export class SeedWorkspace {
       naming.forEach((doc) => affected.add(doc));
     }
     docs.forEach((doc) => affected.add(doc));
-    for (const doc of affected) if (this.documents.get(doc.uri) !== doc) affected.delete(doc);
-    return affected;
+    return this.current(affected);
   }
 
   /** A document's diagnostics, sorted by position. */

@@ -34,6 +34,7 @@ const bundles = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [computeEngineOnDemand] },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...common.external], plugins: [computeEngineOnDemand] },
   { ...common, entryPoints: ['language-server/server.ts'], outfile: 'dist/server.js', plugins: [computeEngineOnDemand] },
+  { ...common, entryPoints: ['language-server/nearJoinWorker.ts'], outfile: 'dist/nearJoinWorker.js' },
   // The dashboard webview: a browser page; uPlot's CSS is bundled into dashboard.css beside dashboard.js.
   { ...common, platform: 'browser', target: 'chrome120', format: 'iife', mainFields: ['browser', 'module', 'main'], entryPoints: { dashboard: 'webview/src/main.ts' }, outdir: 'dist/webview' },
 ];

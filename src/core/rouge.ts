@@ -1016,7 +1016,17 @@ function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
  * (least overlap below ℓ) go through the single-element lists, which then hold only short texts.
  */
 
-export function nearestEarlierAbove(texts: readonly string[], threshold: number): (NearDuplicateMatch<number> | null)[] {
+/**
+ * A share of nearestEarlierAbove's work, for threads that run one join together: each pair is scored by
+ * the visit of its longer text, so visits v ≡ part (mod parts) score disjoint sets of pairs, and the
+ * shares' answers merged by mergeNearestEarlier are the whole join's answer.
+ */
+export interface JoinShare {
+  part: number;
+  parts: number;
+}
+
+export function nearestEarlierAbove(texts: readonly string[], threshold: number, share: JoinShare = { part: 0, parts: 1 }): (NearDuplicateMatch<number> | null)[] {
   if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
   const count = texts.length;
   const result: (NearDuplicateMatch<number> | null)[] = new Array<NearDuplicateMatch<number> | null>(count).fill(null);
@@ -1181,7 +1191,7 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number)
   const probeEnd = new Int32Array(maxLength + 1);
   const pairProbeEnd = new Int32Array(maxLength + 1);
 
-  for (let v = 0; v < visits; v++) {
+  for (let v = share.part; v < visits; v += share.parts) {
     const x = order[v]!;
     const from = start[x]!;
     const m = lengthOf[v]!;
@@ -1316,4 +1326,19 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number)
   }
   for (let i = 0; i < count; i++) if (best[i]! >= 0) result[i] = { ref: best[i]!, score: bestScore[i]! };
   return result;
+}
+
+/**
+ * The answer of a whole join from its shares' answers (see JoinShare): per text, the best score over the
+ * shares, ties to the earliest text, as within one join.
+ */
+export function mergeNearestEarlier(shares: readonly (readonly (NearDuplicateMatch<number> | null)[])[]): (NearDuplicateMatch<number> | null)[] {
+  const merged = [...(shares[0] ?? [])];
+  for (const answer of shares.slice(1)) {
+    answer.forEach((match, i) => {
+      const best = merged[i];
+      if (match !== null && (best == null || match.score > best.score || (match.score === best.score && match.ref < best.ref))) merged[i] = match;
+    });
+  }
+  return merged;
 }

@@ -55,6 +55,8 @@ export const SeedSummarySchema = z.object({
   nearDuplicateThreshold: z.number(),
   /** False while the workspace scan is still reading files (the figures then cover fewer files). */
   complete: z.boolean(),
+  /** True while near-duplicate findings are still being computed (the figures then lack some). */
+  nearDuplicatesPending: z.boolean(),
 });
 export type SeedSummary = z.infer<typeof SeedSummarySchema>;
 

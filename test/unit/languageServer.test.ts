@@ -2,15 +2,18 @@
 // from-scratch validateSeeds after every edit, and the providers must produce the expected edits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { wrapFinalAnswer } from '../../language-server/codeActions';
+import { nearJoinRunner } from '../../language-server/nearJoin';
 import { seedCompletions, seedSymbols } from '../../language-server/providers';
 import { validateRunConfig } from '../../language-server/runConfig';
 import { SeedDocument } from '../../language-server/seedDocument';
 import { SeedWorkspace } from '../../language-server/workspace';
 import { createRng, type Rng } from '../../src/core/random';
 import { parseSeedText, seedFormatForPath } from '../../src/core/seeds';
-import { validateSeeds, type Diagnostic } from '../../src/core/validate';
+import { DEFAULT_NEAR_DUPLICATE_THRESHOLD, validateSeeds, type Diagnostic } from '../../src/core/validate';
 
 const NAMES = ['Ava', 'Ben', 'Chloe', 'Dev', 'Emma'];
 const THINGS = ['apples', 'marbles', 'books', 'coins'];
@@ -85,6 +88,48 @@ test('incremental diagnostics equal a from-scratch validation after every random
     for (const change of applied) workspace.applyEntryChanges([doc], change);
     assertAgrees(workspace, docs, `after edit ${step} (${JSON.stringify(changes)})`);
   }
+});
+
+const JOIN_WORKER = path.resolve(__dirname, '../../dist/nearJoinWorker.js');
+
+test('an off-thread join: every other finding at once, near duplicates when it is in, with the edits made meanwhile applied on top', async (t) => {
+  if (!existsSync(JOIN_WORKER)) return t.skip(`${JOIN_WORKER} is not built (npm run build)`);
+  const rng = createRng(777);
+  let joinIn!: () => void;
+  const joined = new Promise<void>((resolve) => (joinIn = resolve));
+  const workspace = new SeedWorkspace(DEFAULT_NEAR_DUPLICATE_THRESHOLD, {
+    runJoin: nearJoinRunner({ workerPath: JOIN_WORKER, parts: 2 }),
+    offThreadJoinFrom: 1,
+    onJoinComplete: () => joinIn(),
+  });
+  const docs = ['file:///w/a.seed.jsonl', 'file:///w/b.seed.jsonl'].map(
+    (uri) => new SeedDocument(uri, 'jsonl', uri, Array.from({ length: 120 }, () => randomLine(rng)).join('\n'), 1),
+  );
+  workspace.addDocuments(docs); // 240 entries: a rebuild, so a join
+  const withoutNear = (diagnostics: string[]) => diagnostics.filter((key) => !key.includes('|near-duplicate|'));
+  const assertAgreesExceptNear = (context: string) => {
+    const want = expected(docs);
+    for (const doc of docs) assert.deepEqual(normalised(workspace.diagnostics(doc)), withoutNear(want.get(doc.uri)!), `${context}: ${doc.uri}`);
+  };
+  assert.ok(workspace.nearDuplicatesPending);
+  assertAgreesExceptNear('before the join is in');
+  // The worker cannot answer before this synchronous loop yields: every edit lands while the join runs.
+  for (let step = 0; step < 40; step++) {
+    const doc = rng.pick(docs);
+    workspace.applyEntryChanges([doc], doc.applyChanges([randomChange(rng, doc)], step + 2));
+    assertAgreesExceptNear(`edit ${step} during the join`);
+  }
+  assert.ok(expected(docs).get(docs[0]!.uri)!.some((key) => key.includes('|near-duplicate|')), 'the lines should make near duplicates');
+  await joined;
+  while (!workspace.fillIndex(performance.now() + 5).complete);
+  assert.equal(workspace.nearDuplicatesPending, false);
+  assertAgrees(workspace, docs, 'after the join and the edits made meanwhile');
+  for (let step = 0; step < 40; step++) {
+    const doc = rng.pick(docs);
+    workspace.applyEntryChanges([doc], doc.applyChanges([randomChange(rng, doc)], step + 100));
+    assertAgrees(workspace, docs, `edit ${step} after the join`);
+  }
+  workspace.dispose();
 });
 
 test('a full-text replacement reuses unchanged lines and a .json file is re-parsed whole', () => {
