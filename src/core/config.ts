@@ -259,6 +259,28 @@ const EvalSchema = group(
   'Evaluation during training.',
 );
 
+const MonitorSchema = group(
+  {
+    probe_size: z
+      .number()
+      .int()
+      .min(0)
+      .default(16)
+      .describe(
+        'SeRL mode: labelled seeds held as a probe the collapse monitor votes on (never trained, never in the pool); ' +
+          'chosen once per run in a seeded order among seeds with an "answer". 0: no probe.',
+      ),
+    probe_every: positiveInt().default(2).describe('Vote on the probe every this many steps (and at the last step).'),
+    probe_samples: z
+      .number()
+      .int()
+      .min(2, { error: 'a majority vote needs at least 2 responses' })
+      .optional()
+      .describe('Responses per probe item, sampled like the rollouts. Absent: n_samples_per_prompt.'),
+  },
+  'Collapse monitor: a labelled probe that shows whether the majority drifts away from the truth.',
+);
+
 export const RunConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('JSON Schema of this file, for editors; ignored by the run.'),
@@ -318,6 +340,7 @@ export const RunConfigSchema = z
       .default(50)
       .describe('Save a checkpoint every this many steps (SeRL --save_steps 50).'),
     eval: EvalSchema,
+    monitor: MonitorSchema,
   })
   .superRefine((config, context) => {
     const problem = (path: (string | number)[], message: string) => context.addIssue({ code: 'custom', path, message });

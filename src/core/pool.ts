@@ -24,6 +24,7 @@ import type {
   RunError,
   RunEvent,
   RunFinished,
+  ProbeSlice,
   RunStarted,
   StepMetrics,
 } from '../protocol/events';
@@ -109,6 +110,8 @@ export class RunPool {
   checkpoints: Checkpoint[] = [];
   readonly alerts: Alert[] = [];
   readonly errors: RunError[] = [];
+  /** The collapse monitor's probe, fixed by the first session that ran one. */
+  probeSlice: ProbeSlice | null = null;
   /** The last session's end; null while it runs (or if it was killed). */
   finished: RunFinished | null = null;
   readonly problems: PoolProblem[] = [];
@@ -181,6 +184,10 @@ export class RunPool {
         return;
       case 'alert':
         this.alerts.push(event);
+        return;
+      case 'probe-slice':
+        if (this.probeSlice) this.problem(location, 'probe slice fixed again; the first one counts');
+        else this.probeSlice = event;
         return;
       case 'error':
         this.errors.push(event);

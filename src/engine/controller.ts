@@ -11,7 +11,9 @@
 //   then               n responses per instruction (kept by the worker for training) → answers → majority
 //                      vote → rewards (majority membership; equivalence with the answer in ground-truth mode
 //                      or for a relabelled item) → difficulty band on the mean reward → advantages over the
-//                      trained groups → train_step in chunks of train_batch_size for max_epochs → release.
+//                      trained groups → train_step in chunks of train_batch_size for max_epochs → release
+//                      → (serl mode, every monitor.probe_every steps) a vote on the collapse monitor's probe
+//                      of labelled seeds, which trains nothing (probe.ts).
 //
 // Human decisions are polled at the start of a step and again just before training: a veto takes an item
 // out of this step's training, out of the few-shot pool and into the similarity filter's vetoed set; a
@@ -51,6 +53,7 @@ import type { SamplingBackend } from './backend';
 import { openBackend, startPolicyWorker, workerBackend } from './backends';
 import { readLabelledItems } from './evaluate';
 import { CollapseMonitor } from './monitor';
+import { checkProbeSlice, chooseProbeSlice, majorityMatches, probeDue, scoreProbe } from './probe';
 import { createRun, RunWriter } from './runStore';
 import { learningRate } from './schedule';
 import { type WorkerClient, WorkerError } from './worker';
@@ -290,6 +293,8 @@ class Controller {
   private similarity!: SimilarityFilter<ItemRef>;
   private readonly vetoedInFilter = new Set<string>();
   private readonly monitor: CollapseMonitor;
+  /** The collapse monitor's labelled probe (probe.ts); null when the run has none. */
+  private probe: { texts: string[]; answers: string[] } | null = null;
   private warnedLongFewShot = false;
   /** Sample ids the worker keeps for this step; released when the step ends, however it ends. */
   private heldSamples: string[] = [];
@@ -357,6 +362,7 @@ class Controller {
     this.similarity = new SimilarityFilter<ItemRef>(config.filters.rouge_threshold);
     this.seeds.texts.forEach((text, index) => this.similarity.addSeed(text, { kind: 'seed', index }));
     this.syncVetoes();
+    this.probe = this.fixProbe();
     for (const metrics of [...this.writer.pool.steps.values()].sort((a, b) => a.step - b.step)) this.monitor.observe(metrics);
     this.listener.opened?.({
       runId: this.writer.paths.runId,
@@ -446,6 +452,7 @@ class Controller {
       step_seconds: 0,
       all_equal_share: tally.voted === 0 ? null : tally.unanimous / tally.voted,
       label_accuracy: tally.labelled === 0 ? null : tally.labelMatches / tally.labelled,
+      ...(await this.runProbe(step)),
     };
     const evaluation = await this.evaluate(step);
     metrics.step_seconds = (performance.now() - started) / 1000;
@@ -574,12 +581,12 @@ class Controller {
     return voted;
   }
 
-  private rolloutRequest(id: number, text: string): SampleRequest {
+  private rolloutRequest(id: number, text: string, n = this.config.n_samples_per_prompt): SampleRequest {
     // SeRL feeds the bare instruction (its scripts leave --apply_chat_template off), for chat models too.
     return {
       id,
       prompt: text,
-      n: this.config.n_samples_per_prompt,
+      n,
       temperature: this.config.temperature,
       top_p: this.config.top_p,
       max_tokens: this.config.generate_max_len,
@@ -643,7 +650,7 @@ class Controller {
     const known = item?.label?.answer ?? (item?.origin.kind === 'seed' ? item.origin.answer : undefined);
     if (known !== undefined) {
       tally.labelled += 1;
-      if (vote.majority !== null && answersEquivalent(vote.majority, known)) tally.labelMatches += 1;
+      if (majorityMatches(vote, known)) tally.labelMatches += 1;
     }
   }
 
@@ -748,6 +755,44 @@ class Controller {
       grad_norm: weighted((result) => result.grad_norm),
       lr,
     };
+  }
+
+  /**
+   * The probe slice (SeRL training runs with monitor.probe_size > 0 and labelled seeds): the one an earlier
+   * session recorded, else chosen now and recorded before the first step. Seed modes train on labelled
+   * seeds already (label_accuracy) and a curation run's model never changes: no probe there.
+   */
+  private fixProbe(): Controller['probe'] {
+    const { config, seeds } = this;
+    if (this.purpose !== 'train' || config.mode !== 'serl' || config.monitor.probe_size === 0) return null;
+    let seedIndices = this.writer.pool.probeSlice?.seed_indices;
+    if (seedIndices) {
+      const problem = checkProbeSlice(seedIndices, seeds.answers, config.seeds);
+      if (problem) throw new Error(problem);
+    } else {
+      seedIndices = chooseProbeSlice(seeds.answers, config.monitor.probe_size, config.seed);
+      if (seedIndices.length === 0) {
+        this.listener.log?.('info', `${config.seeds}: no seed has an "answer": the collapse monitor runs without its labelled probe`);
+        return null;
+      }
+      this.writer.emit({ type: 'probe-slice', seed_indices: seedIndices });
+    }
+    return { texts: seedIndices.map((index) => seeds.texts[index]), answers: seedIndices.map((index) => seeds.answers[index]!) };
+  }
+
+  /** Votes on the probe slice when due; it trains nothing and leaves the training's sampling stream as it was. */
+  private async runProbe(step: number): Promise<Pick<StepMetrics, 'probe_accuracy' | 'probe_agreement'>> {
+    const probe = this.probe;
+    if (!probe || !this.worker || !probeDue(step, this.config.monitor.probe_every, this.totalSteps)) return { probe_accuracy: null, probe_agreement: null };
+    this.listener.phase?.(step, `probing ${probe.texts.length} labelled seeds`);
+    const n = this.config.monitor.probe_samples ?? this.config.n_samples_per_prompt;
+    const results = await this.worker.sample({
+      requests: probe.texts.map((text, id) => this.rolloutRequest(id, text, n)),
+      keep: false,
+      // Its own generator (like evaluation, offset from evaluation's seed so the two readings' noise is independent).
+      seed: this.config.seed + step + 1_000_003,
+    });
+    return scoreProbe(results.results.map((result) => result.samples.map((sample) => sample.text)), probe.answers);
   }
 
   /** Pass@1 on the evaluation set every eval.every steps (and at the last step). */

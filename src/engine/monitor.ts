@@ -9,6 +9,19 @@
 //   (near) deterministic; an absolute floor would not fit models of different vocabularies.
 // - label_accuracy at least 0.2 below the best seen earlier in the run, on items with a known answer
 //   (seed answers, relabels): the majority has drifted away from the truth.
+// - The probe (SeRL mode, probe.ts: 16 labelled seeds by default, voted on every 2 steps). Its readings are
+//   smoothed over the last 2 probes, since one item of 16 moves accuracy by 6 points:
+//   - probe accuracy at least 0.2 below the best smoothed reading earlier in the run (6–7 of the 32 item
+//     verdicts in the window turned wrong). The best of many noisy readings sits above the true level: in
+//     a healthy arithmetic run (band on, validation, ~8% accuracy) the smoothed reading spanned 0–16%, so
+//     0.15 fired on noise;
+//   - overconfidence (agreement − accuracy) at least 0.2 above its level at the run's first 2 probes, with
+//     agreement up: it rose 0.2 more than accuracy did, the policy agrees with itself more than it grows right —
+//     majority-vote reward hacking. "Agreement up while accuracy down" is its plain case; as a difference
+//     it also fires where accuracy is too low to fall measurably (a weak base's majority is right on 1–3
+//     of 16 items), which the drop above cannot see, and stays quiet while both rise together (learning).
+//   A step without a reading (no probe this step, nothing trained, no labelled item) leaves that
+//   condition's state as it was.
 // - no-kept-items: a step trained nothing (the difficulty band or the filters rejected every item); in a
 //   curation-only run, which trains nothing by design, a step that kept nothing.
 import type { Alert, StepMetrics } from '../protocol/events';
@@ -19,21 +32,33 @@ export const COLLAPSE_THRESHOLDS = {
   entropyRatio: 0.25,
   entropyBaselineSteps: 3,
   labelAccuracyDrop: 0.2,
+  probeWindow: 2,
+  probeAccuracyDrop: 0.2,
+  probeOverconfidenceRise: 0.2,
 } as const;
 
 export type MonitorReading = Pick<
   StepMetrics,
   'step' | 'voted' | 'trained' | 'all_equal_share' | 'entropy' | 'label_accuracy'
 > &
-  Partial<Pick<StepMetrics, 'kept'>>;
+  Partial<Pick<StepMetrics, 'kept' | 'probe_accuracy' | 'probe_agreement'>>;
 
 export type MonitorAlert = Pick<Alert, 'step' | 'kind' | 'detail' | 'metrics'>;
 
-type Condition = 'all-equal' | 'entropy' | 'label-accuracy' | 'no-kept-items';
+type Condition = 'all-equal' | 'entropy' | 'label-accuracy' | 'probe-accuracy' | 'probe-overconfidence' | 'no-kept-items';
+
+interface ProbeLevel {
+  accuracy: number;
+  agreement: number;
+}
 
 export class CollapseMonitor {
   private readonly baselineEntropies: number[] = [];
   private bestLabelAccuracy: number | null = null;
+  private readonly probeWindow: ProbeLevel[] = [];
+  /** The smoothed probe reading at the first full window: the policy before RL moved it much. */
+  private probeBaseline: ProbeLevel | null = null;
+  private bestProbeAccuracy: number | null = null;
   private active = new Set<Condition>();
 
   constructor(private readonly options: { curationOnly?: boolean } = {}) {}
@@ -41,10 +66,13 @@ export class CollapseMonitor {
   /** Folds in one completed step; returns the alerts whose condition starts at this step. */
   observe(reading: MonitorReading): MonitorAlert[] {
     const now = new Map<Condition, MonitorAlert>();
+    /** Conditions this step has no reading for: they keep their state. */
+    const unread = new Set<Condition>();
     const { step } = reading;
 
     const share = reading.all_equal_share;
-    if (share !== null && reading.voted >= COLLAPSE_THRESHOLDS.minVotedForAllEqual && share >= COLLAPSE_THRESHOLDS.allEqualShare) {
+    if (share === null || reading.voted < COLLAPSE_THRESHOLDS.minVotedForAllEqual) unread.add('all-equal');
+    else if (share >= COLLAPSE_THRESHOLDS.allEqualShare) {
       now.set('all-equal', {
         step,
         kind: 'collapse',
@@ -54,7 +82,8 @@ export class CollapseMonitor {
     }
 
     const entropy = reading.entropy;
-    if (entropy !== null) {
+    if (entropy === null) unread.add('entropy');
+    else {
       const baseline = this.entropyBaseline();
       if (baseline !== null && entropy < COLLAPSE_THRESHOLDS.entropyRatio * baseline) {
         now.set('entropy', {
@@ -68,7 +97,8 @@ export class CollapseMonitor {
     }
 
     const accuracy = reading.label_accuracy;
-    if (accuracy !== null) {
+    if (accuracy === null) unread.add('label-accuracy');
+    else {
       const best = this.bestLabelAccuracy;
       if (best !== null && accuracy <= best - COLLAPSE_THRESHOLDS.labelAccuracyDrop) {
         now.set('label-accuracy', {
@@ -79,6 +109,43 @@ export class CollapseMonitor {
         });
       }
       this.bestLabelAccuracy = best === null ? accuracy : Math.max(best, accuracy);
+    }
+
+    const probe = this.smoothedProbe(reading);
+    if (probe === null) {
+      unread.add('probe-accuracy');
+      unread.add('probe-overconfidence');
+    } else {
+      const best = this.bestProbeAccuracy;
+      if (best !== null && probe.accuracy <= best - COLLAPSE_THRESHOLDS.probeAccuracyDrop) {
+        now.set('probe-accuracy', {
+          step,
+          kind: 'collapse',
+          detail: `on the labelled probe the majority is right ${percent(probe.accuracy)} of the time (mean of the last ${COLLAPSE_THRESHOLDS.probeWindow} probes), down from ${percent(best)}`,
+          metrics: { probe_accuracy: probe.accuracy, best_probe_accuracy: best },
+        });
+      }
+      this.bestProbeAccuracy = best === null ? probe.accuracy : Math.max(best, probe.accuracy);
+      const baseline = (this.probeBaseline ??= probe);
+      const overconfidence = probe.agreement - probe.accuracy;
+      const baselineOverconfidence = baseline.agreement - baseline.accuracy;
+      // Agreement must have risen: a fall in accuracy alone is the drop above.
+      if (probe.agreement > baseline.agreement && overconfidence >= baselineOverconfidence + COLLAPSE_THRESHOLDS.probeOverconfidenceRise) {
+        now.set('probe-overconfidence', {
+          step,
+          kind: 'collapse',
+          detail:
+            `on the labelled probe agreement went ${round2(baseline.agreement)} → ${round2(probe.agreement)} while accuracy went ` +
+            `${percent(baseline.accuracy)} → ${percent(probe.accuracy)} (means of ${COLLAPSE_THRESHOLDS.probeWindow} probes): the policy agrees with itself ` +
+            `more than it grows right`,
+          metrics: {
+            probe_agreement: probe.agreement,
+            baseline_probe_agreement: baseline.agreement,
+            probe_accuracy: probe.accuracy,
+            baseline_probe_accuracy: baseline.accuracy,
+          },
+        });
+      }
     }
 
     if (this.options.curationOnly) {
@@ -100,8 +167,20 @@ export class CollapseMonitor {
     }
 
     const started = [...now].filter(([condition]) => !this.active.has(condition)).map(([, alert]) => alert);
-    this.active = new Set(now.keys());
+    this.active = new Set([...now.keys(), ...[...this.active].filter((condition) => unread.has(condition))]);
     return started;
+  }
+
+  /** The mean of the last probeWindow probe readings, once that many were taken; null on steps without one. */
+  private smoothedProbe(reading: MonitorReading): ProbeLevel | null {
+    const accuracy = reading.probe_accuracy ?? null;
+    const agreement = reading.probe_agreement ?? null;
+    if (accuracy === null || agreement === null) return null;
+    this.probeWindow.push({ accuracy, agreement });
+    if (this.probeWindow.length > COLLAPSE_THRESHOLDS.probeWindow) this.probeWindow.shift();
+    if (this.probeWindow.length < COLLAPSE_THRESHOLDS.probeWindow) return null;
+    const mean = (pick: (level: ProbeLevel) => number) => this.probeWindow.reduce((sum, level) => sum + pick(level), 0) / this.probeWindow.length;
+    return { accuracy: mean((level) => level.accuracy), agreement: mean((level) => level.agreement) };
   }
 
   private entropyBaseline(): number | null {
@@ -112,6 +191,10 @@ export class CollapseMonitor {
 
 function percent(share: number): string {
   return `${Math.round(share * 100)}%`;
+}
+
+function round2(value: number): string {
+  return value.toFixed(2);
 }
 
 function round(value: number): number {

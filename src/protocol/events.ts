@@ -240,6 +240,13 @@ const StepMetricsSchema = z.object({
   all_equal_share: metric(),
   /** Collapse monitor: how often the majority matched the reference, on items that have one. */
   label_accuracy: metric(),
+  /**
+   * Collapse monitor, SeRL mode: on the run's probe slice (`probe-slice`), the share of items whose majority
+   * matched the seed answer, and the mean majority agreement. Null on steps without a probe; absent in logs
+   * older than the probe.
+   */
+  probe_accuracy: metric().optional(),
+  probe_agreement: metric().optional(),
   eval: EvalResultSchema.optional(),
 });
 
@@ -265,6 +272,17 @@ const CheckpointSchema = z.object({
   dir: z.string().min(1),
   /** The controller's RNG state (src/core/random.ts), so a resumed run draws the same exemplars. */
   rng: z.tuple([z.int().min(0), z.int().min(0), z.int().min(0), z.int().min(0)]).optional(),
+});
+
+/**
+ * The labelled seeds the collapse monitor votes on (config `monitor`), fixed once per run before its first
+ * step: a resumed run reads them here instead of choosing again. They never train and never enter the pool.
+ */
+const ProbeSliceSchema = z.object({
+  ...envelope,
+  type: z.literal('probe-slice'),
+  /** Indices into the seed file, in probe order. */
+  seed_indices: z.array(nonNegativeInt()).min(1),
 });
 
 const ErrorSchema = z.object({
@@ -296,6 +314,7 @@ const RUN_EVENT_SCHEMAS = {
   'step-metrics': StepMetricsSchema,
   alert: AlertSchema,
   checkpoint: CheckpointSchema,
+  'probe-slice': ProbeSliceSchema,
   error: ErrorSchema,
   'run-finished': RunFinishedSchema,
 } as const;
@@ -313,6 +332,7 @@ export type ItemTrained = RunEventOf<'item-trained'>;
 export type StepMetrics = RunEventOf<'step-metrics'>;
 export type Alert = RunEventOf<'alert'>;
 export type Checkpoint = RunEventOf<'checkpoint'>;
+export type ProbeSlice = RunEventOf<'probe-slice'>;
 export type RunError = RunEventOf<'error'>;
 export type RunFinished = RunEventOf<'run-finished'>;
 

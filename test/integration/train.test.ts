@@ -14,6 +14,7 @@ import { exportCommand } from '../../src/cli/commands/export';
 import { runsCommand } from '../../src/cli/commands/runs';
 import type { RunConfigInput } from '../../src/core/config';
 import { answersEquivalent } from '../../src/core/answers';
+import { chooseProbeSlice } from '../../src/engine/probe';
 import { appendDecision, openRun, replayRun, runPaths, type RunPaths } from '../../src/engine/runStore';
 import { train, type TrainOutcome } from '../../src/engine/controller';
 import { WorkerClient } from '../../src/engine/worker';
@@ -433,6 +434,88 @@ describe('serl train with the real worker', { skip: torchMissing }, () => {
     assert.match(outcome.detail ?? '', /torch/);
     const events = readEvents(runPaths(dir, outcome.runId));
     assert.equal(ofType(events, 'error')[0]?.fatal, true);
+  });
+
+  it('the collapse probe: votes on labelled seeds it never trains on, and leaves the training exactly as it was', async () => {
+    const seeds = readFileSync(SEEDS, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { problem: string; answer: string });
+    const run = async (name: string, monitor: RunConfigInput['monitor']) => {
+      const dir = workspace(name);
+      const configFile = writeConfig(dir, { mode: 'serl', max_steps: 3, filters: { reward_difficulty_bounds: [0, 1] }, monitor });
+      const outcome = await runTraining(dir, { configFile });
+      assert.equal(outcome.status, 'completed', outcome.detail);
+      return readEvents(await openRun(dir, outcome.runId));
+    };
+    const probed = await run('probe', { probe_size: 6, probe_every: 2, probe_samples: 3 });
+    const slices = ofType(probed, 'probe-slice');
+    assert.equal(slices.length, 1);
+    assert.deepEqual(slices[0].seed_indices, chooseProbeSlice(seeds.map((seed) => seed.answer), 6, 42));
+    assert.ok(probed.indexOf(slices[0]) < probed.findIndex((event) => event.type === 'item-generated'), 'the slice is fixed before step 1');
+
+    // Probed at step 2 (probe_every) and 3 (the last step), from 3 responses on each of 6 items.
+    const metrics = ofType(probed, 'step-metrics');
+    assert.deepEqual(metrics.map((step) => [step.probe_accuracy === null, step.probe_agreement === null]), [[true, true], [false, false], [false, false]]);
+    for (const step of metrics.slice(1)) {
+      const sixths = step.probe_accuracy! * 6;
+      const eighteenths = step.probe_agreement! * 18;
+      assert.ok(Math.abs(sixths - Math.round(sixths)) < 1e-9 && sixths >= 0 && sixths <= 6, `probe accuracy ${step.probe_accuracy}`);
+      assert.ok(Math.abs(eighteenths - Math.round(eighteenths)) < 1e-9 && eighteenths >= 6 && eighteenths <= 18, `probe agreement ${step.probe_agreement}`);
+    }
+
+    // Nothing of the probe enters the pool or training: every voted or trained item is a generated one, and
+    // none is a probe seed's text.
+    const probeTexts = new Set(slices[0].seed_indices.map((index) => seeds[index].problem));
+    const generated = new Map(ofType(probed, 'item-generated').map((item) => [item.item_id, item]));
+    for (const event of [...ofType(probed, 'item-voted'), ...ofType(probed, 'item-trained')]) {
+      const item = generated.get(event.item_id);
+      assert.ok(item && item.origin.kind === 'self-instruct' && !probeTexts.has(item.text), event.item_id);
+    }
+    assert.ok(ofType(probed, 'item-trained').length > 0, 'nothing trained: the comparison below would be empty');
+
+    // The same run without a probe generates, votes and trains exactly the same: the probe samples from its
+    // own generator and changes neither the worker's nor the controller's random stream.
+    const plain = await run('no-probe', { probe_size: 0 });
+    assert.deepEqual(ofType(plain, 'probe-slice'), []);
+    assert.ok(ofType(plain, 'step-metrics').every((step) => step.probe_accuracy === null && step.probe_agreement === null));
+    const training = (events: RunEvent[]) => ({
+      generated: ofType(events, 'item-generated').map((item) => item.text),
+      trained: ofType(events, 'item-trained').map((event) => [event.item_id, event.rewards]),
+      loss: ofType(events, 'step-metrics').map((step) => step.loss),
+    });
+    assert.deepEqual(training(plain), training(probed));
+  });
+
+  it('kill -9 during a probed run: the resume keeps the probe slice and probes on schedule', async () => {
+    const dir = workspace('probe-resume');
+    const configFile = writeConfig(dir, { mode: 'serl', max_steps: 3, monitor: { probe_size: 4, probe_every: 1, probe_samples: 2 } });
+    const cli = spawn(process.execPath, [CLI, 'train', '--config', configFile, '--workspace', dir, '--python', PYTHON], {
+      env: { ...process.env, ...WORKER_ENV },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    children.push(cli);
+    const runsRoot = join(dir, '.serl', 'runs');
+    await waitFor('the run directory', () => existsSync(runsRoot) && readdirSync(runsRoot).length === 1, 30_000);
+    const runId = readdirSync(runsRoot)[0];
+    const paths = runPaths(dir, runId);
+    await waitFor('step 2 to start', () => existsSync(paths.events) && /"type":"item-generated","item_id":"s2-/.test(readFileSync(paths.events, 'utf8')), 90_000);
+    const workerPids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(cli.pid)], { encoding: 'utf8' })
+      .stdout.split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0);
+    cli.kill('SIGKILL');
+    await waitFor('the CLI to die', () => cli.signalCode === 'SIGKILL', 10_000);
+    await waitFor('the orphaned worker to exit', () => workerPids.every((pid) => !isRunning(pid)), 30_000);
+    const before = ofType(readEvents(paths), 'probe-slice');
+    assert.equal(before.length, 1);
+
+    const resumed = await runTraining(dir, { resume: runId });
+    assert.equal(resumed.status, 'completed', resumed.detail);
+    const events = readEvents(paths);
+    assert.equal(ofType(events, 'run-started').length, 2);
+    assert.deepEqual(ofType(events, 'probe-slice'), before, 'the resumed session chose no new slice');
+    const after = await replayRun(paths);
+    assert.deepEqual(after.problems, []);
+    assert.deepEqual(after.pool.probeSlice?.seed_indices, before[0].seed_indices);
+    const steps = [...after.pool.steps.values()].sort((a, b) => a.step - b.step);
+    assert.deepEqual(steps.map((step) => step.step), [1, 2, 3]);
+    assert.ok(steps.every((step) => step.probe_accuracy !== null && step.probe_agreement !== null), 'probe_every 1: every step probed');
   });
 
   it('kill -9 of `serl train` mid-step: the resume loses no decision and redoes at most one step', async () => {
