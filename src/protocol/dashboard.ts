@@ -112,6 +112,9 @@ export const StepPointSchema = z.object({
   tokensPerS: metric(),
   allEqualShare: metric(),
   labelAccuracy: metric(),
+  /** The collapse monitor's labelled probe (SeRL mode), on the steps it ran. */
+  probeAccuracy: metric(),
+  probeAgreement: metric(),
   evalAccuracy: metric(),
 });
 export type StepPoint = z.infer<typeof StepPointSchema>;

@@ -49,6 +49,8 @@ export const CHARTS: readonly ChartSpec[] = [
       { label: 'agreement', value: (p) => p.agreementMean, color: COLORS[1] },
       { label: 'label accuracy', value: (p) => p.labelAccuracy, color: COLORS[2], dash: [4, 3] },
       { label: 'all-equal share', value: (p) => p.allEqualShare, color: COLORS[5], dash: [2, 2] },
+      { label: 'probe accuracy', value: (p) => p.probeAccuracy, color: COLORS[3], dash: [6, 2] },
+      { label: 'probe agreement', value: (p) => p.probeAgreement, color: COLORS[4], dash: [6, 2] },
     ],
   },
   {

@@ -70,6 +70,8 @@ export function stepPoint(metrics: StepMetrics): StepPoint {
     tokensPerS: metrics.tokens_per_s,
     allEqualShare: metrics.all_equal_share,
     labelAccuracy: metrics.label_accuracy,
+    probeAccuracy: metrics.probe_accuracy ?? null,
+    probeAgreement: metrics.probe_agreement ?? null,
     evalAccuracy: metrics.eval?.accuracy ?? null,
   };
 }
