@@ -1,5 +1,5 @@
 // Quick fixes for seed-file findings, "fix all of this kind", whitespace normalisation, and source.fixAll.
-import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic as LspDiagnostic, type TextEdit } from 'vscode-languageserver/node';
+import { CodeActionKind, CodeActionTriggerKind, type CodeAction, type CodeActionParams, type Diagnostic as LspDiagnostic, type TextEdit } from 'vscode-languageserver/node';
 import { extractAnswer } from '../src/core/answers';
 import { seedAnswer, type Range } from '../src/core/seeds';
 import { suggestFieldName, type DiagnosticCode } from '../src/core/validate';
@@ -167,6 +167,9 @@ function wanted(only: readonly string[] | undefined, kind: string): boolean {
 
 export function seedCodeActions(workspace: SeedWorkspace, doc: SeedDocument, params: CodeActionParams): CodeAction[] {
   const only = params.context.only;
+  // Asked automatically (the light bulb, as the cursor moves), the whole-document source actions are left
+  // out: editors do not show them there, and on a large file they cost a scan and megabytes per request.
+  const automatic = params.context.triggerKind === CodeActionTriggerKind.Automatic && only === undefined;
   const actions: CodeAction[] = [];
   if (wanted(only, CodeActionKind.QuickFix)) {
     const kinds = new Set<DiagnosticCode>();
@@ -186,6 +189,7 @@ export function seedCodeActions(workspace: SeedWorkspace, doc: SeedDocument, par
     const edit = entry === null ? null : whitespaceEdit(entry);
     if (edit !== null) actions.push(action('Normalise whitespace in the instruction', CodeActionKind.RefactorRewrite, doc.uri, [edit]));
   }
+  if (automatic) return actions;
   if (wanted(only, CodeActionKind.Source)) {
     const whitespace = doc.entries.flatMap((entry) => whitespaceEdit(entry) ?? []);
     if (whitespace.length > 0) actions.push(action(`Normalise whitespace in all ${whitespace.length} instructions`, CodeActionKind.Source, doc.uri, whitespace));

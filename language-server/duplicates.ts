@@ -158,7 +158,6 @@ export class DuplicateTracker {
       }
     });
     this.unindexed = [...entries].reverse();
-    if (!this.deferNearWork) this.fillIndex();
     this.settle(affected);
     return affected;
   }

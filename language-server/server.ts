@@ -77,6 +77,7 @@ export class SeedLanguageServer {
   private canPullConfiguration = false;
   private readonly pending = new Set<SeedDocument>();
   private publishTimer: NodeJS.Timeout | undefined;
+  private publishing = false;
   private fillTimer: NodeJS.Immediate | undefined;
 
   constructor(private readonly connection: Connection) {
@@ -305,18 +306,29 @@ export class SeedLanguageServer {
     void this.connection.sendDiagnostics({ uri: config.uri, version: config.version, diagnostics });
   }
 
+  /**
+   * Publishes the documents' current diagnostics after the debounce delay. While a publication is still
+   * being written (a client slower to read than edits arrive), later ones wait and merge: each document is
+   * then published once, at its latest version, and unread diagnostics never pile up in the server.
+   */
   private schedulePublish(docs: Iterable<SeedDocument>): void {
     for (const doc of docs) this.pending.add(doc);
-    if (this.pending.size === 0 || this.publishTimer !== undefined) return;
+    if (this.pending.size === 0 || this.publishTimer !== undefined || this.publishing) return;
     this.publishTimer = setTimeout(() => {
       this.publishTimer = undefined;
       const docs = [...this.pending];
       this.pending.clear();
+      const written: Promise<void>[] = [];
       for (const doc of docs) {
         if (this.workspace.documents.get(doc.uri) !== doc) continue;
         const diagnostics = this.workspace.diagnostics(doc).map((diagnostic) => toLsp(diagnostic, doc.uri));
-        void this.connection.sendDiagnostics({ uri: doc.uri, version: doc.version ?? undefined, diagnostics });
+        written.push(this.connection.sendDiagnostics({ uri: doc.uri, version: doc.version ?? undefined, diagnostics }));
       }
+      this.publishing = true;
+      void Promise.allSettled(written).then(() => {
+        this.publishing = false;
+        this.schedulePublish([]);
+      });
     }, this.debounceMs);
   }
 

@@ -33,6 +33,8 @@ export interface ServerSession {
   change(uri: string, version: number, contentChanges: unknown[]): void;
   /** Server log lines (window/logMessage). */
   logs: string[];
+  /** Rejects, with the server's stderr, if the server exits before `stop` (race it against requests: they never settle then). */
+  crashed: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -50,10 +52,15 @@ export async function startServer(options: { rootUri?: string | null; initializa
     woken.forEach((resume) => resume());
   };
   let exited = false;
-  child.once('exit', () => {
-    exited = true;
-    wake();
+  let stopping = false;
+  const crashed = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => {
+      exited = true;
+      wake();
+      if (!stopping) reject(new Error(`the server exited (code ${code}, signal ${signal}); stderr: ${stderr.join('').slice(-4000)}`));
+    });
   });
+  crashed.catch(() => undefined); // observed by whoever races it
   connection.onNotification('textDocument/publishDiagnostics', (params: PublishedDiagnostics) => {
     published.push(params);
     wake();
@@ -77,6 +84,7 @@ export async function startServer(options: { rootUri?: string | null; initializa
     child,
     published,
     logs,
+    crashed,
     diagnosticsFor: (uri, accept = () => true) => until(() => published.find((entry) => entry.uri === uri && accept(entry)), `diagnostics of ${uri}`),
     diagnosticsAtVersion: (uri, version) =>
       until(() => {
@@ -87,6 +95,7 @@ export async function startServer(options: { rootUri?: string | null; initializa
     open: (uri, text, version = 1) => void connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'jsonl', version, text } }),
     change: (uri, version, contentChanges) => void connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges }),
     async stop() {
+      stopping = true;
       if (!exited) {
         await connection.sendRequest('shutdown');
         void connection.sendNotification('exit');

@@ -100,6 +100,14 @@ test('scans the workspace, reports duplicates across closed files, and serves ac
     })) as { title: string; kind: string }[];
     assert.ok(lineActions.some((candidate) => candidate.kind === 'refactor.rewrite' && /whitespace/.test(candidate.title)), JSON.stringify(lineActions));
     assert.ok(lineActions.some((candidate) => candidate.kind === 'source.fixAll.serl'));
+    // Asked automatically (the light bulb), the whole-document source actions are left out.
+    const automaticActions = (await server.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: b },
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+      context: { diagnostics: [], triggerKind: 2 },
+    })) as { title: string; kind: string }[];
+    assert.ok(automaticActions.some((candidate) => candidate.kind === 'refactor.rewrite'), JSON.stringify(automaticActions));
+    assert.ok(!automaticActions.some((candidate) => candidate.kind.startsWith('source')), JSON.stringify(automaticActions));
 
     // Remove the duplicate line with its quick fix.
     const dup = renamed.diagnostics.find((diagnostic) => diagnostic.code === 'duplicate')!;
