@@ -20,6 +20,7 @@
 //     majority-vote reward hacking. "Agreement up while accuracy down" is its plain case; as a difference
 //     it also fires where accuracy is too low to fall measurably (a weak base's majority is right on 1–3
 //     of 16 items), which the drop above cannot see, and stays quiet while both rise together (learning).
+//     Measured on arithmetic validation runs: at most +0.13 in the healthy one, +0.6 in two collapses.
 //   A step without a reading (no probe this step, nothing trained, no labelled item) leaves that
 //   condition's state as it was.
 // - no-kept-items: a step trained nothing (the difficulty band or the filters rejected every item); in a
