@@ -78,11 +78,13 @@ export class SeedLanguageServer {
   private readonly pending = new Set<SeedDocument>();
   private publishTimer: NodeJS.Timeout | undefined;
   private publishing = false;
+  private afterPublished: (() => void)[] = [];
   private fillTimer: NodeJS.Immediate | undefined;
 
   constructor(private readonly connection: Connection) {
     this.workspace = new SeedWorkspace(DEFAULT_NEAR_DUPLICATE_THRESHOLD, {
       runJoin: nearJoinRunner(),
+      startJoin: (start) => this.afterPublication(start),
       onJoinComplete: (affected) => {
         this.schedulePublish(affected);
         this.fillIndexInBackground();
@@ -311,6 +313,23 @@ export class SeedLanguageServer {
    * being written (a client slower to read than edits arrive), later ones wait and merge: each document is
    * then published once, at its latest version, and unread diagnostics never pile up in the server.
    */
+  /**
+   * Runs `then` once the publications scheduled so far have been written; asked from within a handler,
+   * which schedules its publication after the call, so the check waits for the handler to finish.
+   */
+  private afterPublication(then: () => void): void {
+    setImmediate(() => {
+      this.afterPublished.push(then);
+      if (this.pending.size === 0 && !this.publishing && this.publishTimer === undefined) this.runAfterPublished();
+    });
+  }
+
+  private runAfterPublished(): void {
+    const waiting = this.afterPublished;
+    this.afterPublished = [];
+    for (const then of waiting) setImmediate(then);
+  }
+
   private schedulePublish(docs: Iterable<SeedDocument>): void {
     for (const doc of docs) this.pending.add(doc);
     if (this.pending.size === 0 || this.publishTimer !== undefined || this.publishing) return;
@@ -327,6 +346,7 @@ export class SeedLanguageServer {
       this.publishing = true;
       void Promise.allSettled(written).then(() => {
         this.publishing = false;
+        this.runAfterPublished();
         this.schedulePublish([]);
       });
     }, this.debounceMs);

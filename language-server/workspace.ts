@@ -23,6 +23,11 @@ export interface SeedWorkspaceOptions {
    * joins run in place and every answer is complete when a method returns.
    */
   runJoin?: NearJoinRunner;
+  /**
+   * When to start an off-thread join (default: at once). Starting the threads copies every text, so a
+   * server starts it after publishing the findings it already has.
+   */
+  startJoin?: (start: () => void) => void;
   /** Joins of at least this many texts go to runJoin (default 2000). */
   offThreadJoinFrom?: number;
   /** The documents whose findings changed when an off-thread join came in. */
@@ -80,11 +85,16 @@ export class SeedWorkspace {
       this.runningJoin = null;
       this.options.onJoinComplete?.(this.current(tracker.completeJoin(join, matches)));
     };
-    runJoin(join.texts, join.threshold, running.signal).then(complete, (error: unknown) => {
+    const start = () => {
       if (running.signal.aborted) return;
-      this.options.onJoinError?.(error);
-      complete(nearestEarlierAbove(join.texts, join.threshold));
-    });
+      runJoin(join.texts, join.threshold, running.signal).then(complete, (error: unknown) => {
+        if (running.signal.aborted) return;
+        this.options.onJoinError?.(error);
+        complete(nearestEarlierAbove(join.texts, join.threshold));
+      });
+    };
+    if (this.options.startJoin === undefined) start();
+    else this.options.startJoin(start);
   }
 
   /** Stops an off-thread join (the server is shutting down). */

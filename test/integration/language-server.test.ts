@@ -7,6 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createRng } from '../../src/core/random';
+import { parseSeedText } from '../../src/core/seeds';
+import { validateSeeds } from '../../src/core/validate';
 import { SeedSummaryRequest, SeedSummarySchema } from '../../src/protocol/seedServer';
 import { MATH_SEEDS_FILE, skipUnlessPresent } from '../sharedData';
 import { startServer, type LspDiagnostic } from './language-server-client';
@@ -209,6 +212,37 @@ test("validates SeRL's 500 MATH seeds through the server", { skip: skipUnlessPre
     const summary = SeedSummarySchema.parse(await server.connection.sendRequest(SeedSummaryRequest.method, { uri }));
     assert.equal(summary.files[0]!.items, 500);
     assert.equal(summary.files[0]!.answered, 500);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a large file: every finding but near duplicates first, then the near duplicates from the worker threads, with an edit made meanwhile', async () => {
+  const rng = createRng(12);
+  const syllables = 'ka lo mi ne ru sa ti vo ze pa'.split(' ');
+  const word = () => Array.from({ length: 3 }, () => rng.pick(syllables)).join('');
+  const lines: string[] = [];
+  // 3,000 distinct instructions (the join runs off the thread from 2,000), every tenth a near copy of an earlier one.
+  for (let k = 0; k < 3000; k++) {
+    const problem =
+      k % 10 === 9 ? JSON.parse(lines[k - 1 - rng.int(5)]!).problem.replace(/\d+/, (digits: string) => String(Number(digits) + 1)) : `Ava has ${k} ${word()} ${word()} ${word()} ${word()} ${word()} ${word()} apples. How many are left?`;
+    lines.push(JSON.stringify({ problem }));
+  }
+  const server = await startServer();
+  try {
+    const uri = 'file:///workspace/large.seed.jsonl';
+    server.open(uri, lines.join('\n'));
+    const first = await server.diagnosticsAtVersion(uri, 1);
+    assert.deepEqual(codes(first.diagnostics), [], 'the near-duplicate search starts after the first publication');
+    // While the join runs: a copy of line 1 at the top makes the original (now line 2) an exact duplicate at once.
+    server.change(uri, 2, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: `${lines[0]}\n` }]);
+    const edited = await server.diagnosticsAtVersion(uri, 2);
+    assert.ok(edited.diagnostics.some((diagnostic) => diagnostic.code === 'duplicate' && diagnostic.range.start.line === 1), JSON.stringify(edited.diagnostics.slice(0, 3)));
+    const complete = await server.diagnosticsFor(uri, (entry) => entry.version === 2 && entry.diagnostics.some((diagnostic) => diagnostic.code === 'near-duplicate'));
+    const [expected] = validateSeeds([{ file: uri, ...parseSeedText([lines[0], ...lines].join('\n'), 'jsonl') }]);
+    const key = (diagnostic: { range: LspDiagnostic['range']; code: string; message: string }) => `${diagnostic.range.start.line}:${diagnostic.range.start.character} ${diagnostic.code} ${diagnostic.message}`;
+    assert.deepEqual(complete.diagnostics.map(key), expected!.map(key));
+    assert.ok(expected!.filter((diagnostic) => diagnostic.code === 'near-duplicate').length > 200);
   } finally {
     await server.stop();
   }
