@@ -174,7 +174,7 @@ async function overStdio(lines: string[]): Promise<void> {
     await server.diagnosticsAtVersion(uri, 1);
     const firstMs = performance.now() - started;
     await nearDuplicatesSettled(server);
-    console.log(`over stdio, ${lines.length} lines: didOpen → first publishDiagnostics ${ms(firstMs)}, near duplicates and similarity index complete ${ms(performance.now() - started)}`);
+    console.log(`over stdio, ${lines.length} lines: didOpen → first publishDiagnostics ${ms(firstMs)}, no near-duplicate work pending (serl/seedSummary) ${ms(performance.now() - started)}`);
     // A mirror of the server's document, only to pick edit positions.
     const mirror = new SeedDocument(uri, 'jsonl', 'mirror', lines.join('\n'), 1);
     const latencies: number[] = [];
@@ -262,7 +262,7 @@ async function largeOpenOverStdio(lines: string[]): Promise<void> {
     const near = withNear.diagnostics.filter((diagnostic) => diagnostic.code === 'near-duplicate').length;
     console.log(
       `open ${lines.length} lines over stdio: didOpen → first publishDiagnostics ${ms(firstMs)} wall, ${ms(firstCpu)} CPU of the server's main thread (${first.diagnostics.length} diagnostics, no near duplicates yet) = ${(firstCpu / OPEN_TARGET_MS).toFixed(2)}× the target in CPU time; ` +
-        `an edit during the join answered in ${ms(editMs)}; near duplicates published after ${ms(nearMs)} wall, ${ms(nearCpu)} server CPU, all threads (${near} near duplicates); similarity index for edits complete after ${ms(settledMs)}`,
+        `an edit during the join answered in ${ms(editMs)}; near duplicates published after ${ms(nearMs)} wall, ${ms(nearCpu)} server CPU, all threads (${near} near duplicates); serl/seedSummary reports no near-duplicate work pending after ${ms(settledMs)}`,
     );
   } finally {
     await server.stop();
