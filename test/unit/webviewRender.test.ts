@@ -201,11 +201,16 @@ describe('dashboard page in Chromium', { skip }, () => {
     await search('7:', '10,000');
     await page.locator('#pool-list').focus();
     const before = (await posted()).length;
-    await page.keyboard.press('j');
-    await page.keyboard.press('j');
-    await page.keyboard.press('j');
-    await page.keyboard.press('k');
-    assert.equal(await page.locator('#pool-list [aria-selected="true"]').getAttribute('data-item-id'), 's1-17');
+    // One key at a time, each awaited: a key pressed while the page still renders the last one's move was
+    // applied out of step under load (CI saw s1-27 here).
+    for (const [key, selected] of [['j', 's1-7'], ['j', 's1-17'], ['j', 's1-27'], ['k', 's1-17']] as const) {
+      await page.keyboard.press(key);
+      await page.waitForFunction(
+        (id) => document.querySelector('#pool-list [aria-selected="true"]')?.getAttribute('data-item-id') === id,
+        selected,
+        { timeout: 5000 },
+      );
+    }
     await page.keyboard.press('v');
     // Triage moves on: the next row is selected after a decision.
     await page.keyboard.press('a');
