@@ -34,6 +34,11 @@ export function majorityVote(responses: string[]): VoteResult {
   return voteOnAnswers(responses.map(extractAnswer));
 }
 
+/** The vote's majority is equivalent to the known answer (no majority: not). */
+export function majorityMatches(vote: VoteResult, answer: string): boolean {
+  return vote.majority !== null && answersEquivalent(vote.majority, answer);
+}
+
 interface AnswerGroup {
   answer: string;
   members: number[];

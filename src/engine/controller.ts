@@ -37,7 +37,7 @@ import { difficultyFilter, SimilarityFilter, type DifficultyVerdict } from '../c
 import type { PoolItem, ResumePoint } from '../core/pool';
 import { createRng, restoreRng, type Rng } from '../core/random';
 import { applyRuleFilters, buildFewShotPrompt, normalizeWhitespace, parseContinuation } from '../core/selfInstruct';
-import { voteOnAnswers, type VoteResult } from '../core/vote';
+import { majorityMatches, voteOnAnswers, type VoteResult } from '../core/vote';
 import {
   itemIdFor,
   type FinishStatus,
@@ -53,7 +53,7 @@ import type { SamplingBackend } from './backend';
 import { openBackend, startPolicyWorker, workerBackend } from './backends';
 import { readLabelledItems } from './evaluate';
 import { CollapseMonitor } from './monitor';
-import { checkProbeSlice, chooseProbeSlice, majorityMatches, probeDue, scoreProbe } from './probe';
+import { checkProbeSlice, chooseProbeSlice, probeDue, scoreProbe } from './probe';
 import { createRun, RunWriter } from './runStore';
 import { learningRate } from './schedule';
 import { type WorkerClient, WorkerError } from './worker';

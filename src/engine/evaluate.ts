@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { answersEquivalent, extractAnswer } from '../core/answers';
 import { parseSeedText, seedAnswer, seedFormatForPath } from '../core/seeds';
-import { majorityVote } from '../core/vote';
+import { majorityMatches, majorityVote } from '../core/vote';
 import type { Sample, SampleParams, SampleResult } from '../protocol/worker';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ export async function evaluatePolicy(
       greedy: verdict(greedy, extractAnswer(greedy.text)),
       samples: sampled.map((sample, j) => verdict(sample, vote.answers[j] ?? null)),
       majority: vote.majority,
-      majority_correct: vote.majority !== null && answersEquivalent(vote.majority, problem.answer),
+      majority_correct: majorityMatches(vote, problem.answer),
       agreement: vote.agreement,
     };
   });

@@ -5,20 +5,14 @@
 // slice of labelled seeds that the controller votes on every `monitor.probe_every` steps with the
 // rollout's sampling settings; it never trains and never enters the pool, so it measures the policy
 // without being optimised by it.
-import { answersEquivalent, extractAnswer } from '../core/answers';
 import { createRng } from '../core/random';
-import { voteOnAnswers, type VoteResult } from '../core/vote';
+import { majorityMatches, majorityVote } from '../core/vote';
 
 export interface ProbeReading {
   /** Share of probe items whose majority answer equals the seed's answer. */
   probe_accuracy: number;
   /** Mean majority agreement over the probe items. */
   probe_agreement: number;
-}
-
-/** The vote's majority is equivalent to the known answer (no majority: not). */
-export function majorityMatches(vote: VoteResult, answer: string): boolean {
-  return vote.majority !== null && answersEquivalent(vote.majority, answer);
 }
 
 /**
@@ -55,7 +49,7 @@ export function scoreProbe(responses: readonly (readonly string[])[], answers: r
   let matches = 0;
   let agreement = 0;
   responses.forEach((texts, i) => {
-    const vote = voteOnAnswers(texts.map(extractAnswer));
+    const vote = majorityVote([...texts]);
     if (majorityMatches(vote, answers[i])) matches += 1;
     agreement += vote.agreement;
   });
