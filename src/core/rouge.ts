@@ -374,19 +374,144 @@ const SHARED_IN_PREFIX = 3;
 
 /**
  * The pair-key filter of nearestEarlierAbove (see there): from this threshold up, pairs whose least overlap is
- * at least PAIR_PREFIX_SHARED are found through pairs of prefix elements of the same one of PAIR_CLASSES
- * classes; such pairs share at least PAIR_KEYS_SHARED of those keys.
+ * at least `shared` are found through pairs of prefix elements of the same one of `classes` classes; such
+ * pairs share at least leastPairsWithinClasses(shared, classes) of those keys. Which shape pays depends on
+ * the texts (short templated texts: small ℓ, whose prefixes stay among rare elements; long ones: large ℓ
+ * spread over classes, which lists far fewer keys per text), so each join picks one from a sample.
  */
 const PAIR_KEY_MIN_THRESHOLD = 0.5;
-const PAIR_PREFIX_SHARED = 12;
-const PAIR_CLASSES = 6;
-const PAIR_KEYS_SHARED = leastPairsWithinClasses(PAIR_PREFIX_SHARED, PAIR_CLASSES);
+export const PAIR_KEY_SHAPES: readonly PairKeyShape[] = [
+  { shared: 3, classes: 1 },
+  { shared: 4, classes: 2 },
+  { shared: 8, classes: 4 },
+  { shared: 12, classes: 6 },
+];
+/** The shape is chosen from every PAIR_SHAPE_SAMPLE_STRIDE-th text (in visit order). */
+const PAIR_SHAPE_SAMPLE_STRIDE = 16;
+/** A key looked up costs about as much as this many list entries read (a cache miss in the directory). */
+const KEY_LOOKUP_COST = 8;
+/** Bits of a candidate's state word that count the keys it met; the rest hold the visit's stamp. */
+const KEY_COUNT_BITS = 4;
+
+/** A pair-key filter: the ℓ of its ℓ-prefixes, and the classes its keys pair elements within. */
+export interface PairKeyShape {
+  shared: number;
+  classes: number;
+}
 
 /** The fewest same-class pairs among `elements` elements spread over `classes` classes (spread evenly). */
 function leastPairsWithinClasses(elements: number, classes: number): number {
   const per = Math.floor(elements / classes);
   const fuller = elements % classes;
   return (fuller * (per + 1) * per) / 2 + ((classes - fuller) * per * (per - 1)) / 2;
+}
+
+/** Sets each element's class (a hash of its rank) for a shape of `classes` classes. */
+function fillClasses(classOf: Int8Array, classes: number): void {
+  for (let element = 0; element < classOf.length; element++) classOf[element] = (Math.imul(element, 0x9e3779b1) >>> 0) % classes;
+}
+
+interface JoinTexts {
+  /** Per text, its elements as ranks, sorted; text i's are elements[start[i] … start[i + 1]). */
+  elements: Int32Array;
+  start: Int32Array;
+  /** Texts by visit, and their token counts. */
+  order: readonly number[];
+  lengthOf: Int32Array;
+  /** Scratch for the classes of a shape. */
+  classOf: Int8Array;
+  prefixFor: (n: number, shared: number) => number;
+  leastAlone: (n: number) => number;
+}
+
+/**
+ * The pair-key shape whose lists cost least to read, estimated on every PAIR_SHAPE_SAMPLE_STRIDE-th visit:
+ * texts sharing a key (a pair key, or an element for the texts a shape leaves to the element lists) are
+ * read once per shared key, so a bucket of c sampled texts stands for (c·stride)²/2 entries read, and each
+ * key listed costs KEY_LOOKUP_COST entries more. Only speed depends on the choice: every shape is exact.
+ */
+function choosePairKeyShape(texts: JoinTexts): PairKeyShape {
+  const { elements, start, order, lengthOf, classOf, prefixFor, leastAlone } = texts;
+  const stride = PAIR_SHAPE_SAMPLE_STRIDE;
+  let bestShape = PAIR_KEY_SHAPES[0]!;
+  let bestCost = Infinity;
+  const counts = new KeyCounts();
+  for (const shape of PAIR_KEY_SHAPES) {
+    fillClasses(classOf, shape.classes);
+    counts.clear();
+    let keys = 0;
+    for (let v = 0; v < lengthOf.length; v += stride) {
+      const from = start[order[v]!]!;
+      const n = lengthOf[v]!;
+      if (leastAlone(n) < shape.shared) {
+        // The element lists (ℓ = SHARED_IN_PREFIX); element keys are negative, pair keys are not.
+        const prefix = prefixFor(n, SHARED_IN_PREFIX);
+        for (let j = 0; j < prefix; j++) counts.add(-1 - elements[from + j]!);
+        keys += prefix;
+        continue;
+      }
+      const prefix = prefixFor(n, shape.shared);
+      for (let j = 1; j < prefix; j++) {
+        const second = elements[from + j]!;
+        const mixed = Math.imul(second, 0x85ebca6b);
+        for (let i = 0; i < j; i++) {
+          const first = elements[from + i]!;
+          if (classOf[first] !== classOf[second]) continue;
+          counts.add((Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> 1) | 0);
+          keys++;
+        }
+      }
+    }
+    const cost = (counts.sumOfSquares() * stride * stride) / 2 + keys * stride * KEY_LOOKUP_COST;
+    if (cost < bestCost) {
+      bestCost = cost;
+      bestShape = shape;
+    }
+  }
+  return bestShape;
+}
+
+/** Counts of integer keys (open addressing, at most half full), for choosePairKeyShape's sample. */
+class KeyCounts {
+  private keys = new Int32Array(1 << 12);
+  private counts = new Int32Array(1 << 12);
+  private used = 0;
+
+  clear(): void {
+    this.counts.fill(0);
+    this.used = 0;
+  }
+
+  add(key: number): void {
+    const mask = this.keys.length - 1;
+    let b = (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
+    while (this.counts[b] !== 0 && this.keys[b] !== key) b = (b + 1) & mask;
+    if (this.counts[b]++ !== 0) return;
+    this.keys[b] = key;
+    if (++this.used * 2 > this.keys.length) this.grow();
+  }
+
+  sumOfSquares(): number {
+    let sum = 0;
+    for (const count of this.counts) sum += count * count;
+    return sum;
+  }
+
+  private grow(): void {
+    const { keys, counts } = this;
+    this.keys = new Int32Array(keys.length * 2);
+    this.counts = new Int32Array(keys.length * 2);
+    this.used = 0;
+    const mask = this.keys.length - 1;
+    for (let b = 0; b < keys.length; b++) {
+      if (counts[b] === 0) continue;
+      let at = (Math.imul(keys[b]!, 0x9e3779b1) >>> 0) & mask;
+      while (this.counts[at] !== 0) at = (at + 1) & mask;
+      this.keys[at] = keys[b]!;
+      this.counts[at] = counts[b]!;
+      this.used++;
+    }
+  }
 }
 
 /**
@@ -1007,13 +1132,15 @@ function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
  *
  * Pair keys. On templated text every prefix reaches elements held by thousands of texts (names, numbers,
  * template words), and single-element lists make the join quadratic. From threshold 0.5 up, a pair whose
- * least overlap (least[n] below) is at least ℓ = PAIR_PREFIX_SHARED shares its ℓ first common elements
- * z1…zℓ within both ℓ-prefixes (the same argument with ℓ for the ℓ-prefix filter). Elements fall into
- * PAIR_CLASSES fixed classes by a hash of their rank, so some classes hold several of z1…zℓ: at least
- * PAIR_KEYS_SHARED pairs (zi, zj) of one class, each a key that both texts list, as every text lists the
- * same-class pairs of its prefix. Pair keys are held by few texts, and a text must meet PAIR_KEYS_SHARED of
- * them. Keys are hashed to buckets; a collision only adds a count, so only adds a candidate. Short pairs
- * (least overlap below ℓ) go through the single-element lists, which then hold only short texts.
+ * least overlap (least[n] below) is at least ℓ (the shape's `shared`) shares its ℓ first common elements
+ * z1…zℓ within both ℓ-prefixes (the same argument with ℓ for the ℓ-prefix filter). Elements fall into the
+ * shape's fixed classes by a hash of their rank, so some classes hold several of z1…zℓ: at least
+ * leastPairsWithinClasses(ℓ, classes) pairs (zi, zj) of one class, each a key that both texts list, as every
+ * text lists the same-class pairs of its prefix. Pair keys are held by few texts, and a text must meet that
+ * many of them. Keys are hashed to buckets; a collision only adds a count, so only adds a candidate. Short
+ * pairs (least overlap below ℓ) go through the single-element lists, which then hold only short texts.
+ * Every shape is exact; the join takes the one whose lists a sample of the texts predicts to be cheapest to
+ * read (see choosePairKeyShape).
  */
 
 /**
@@ -1026,7 +1153,16 @@ export interface JoinShare {
   parts: number;
 }
 
-export function nearestEarlierAbove(texts: readonly string[], threshold: number, share: JoinShare = { part: 0, parts: 1 }): (NearDuplicateMatch<number> | null)[] {
+/**
+ * `pairKeyShape` forces the pair-key filter's shape (one of PAIR_KEY_SHAPES; tests check each is exact);
+ * by default the join picks the cheapest for the texts.
+ */
+export function nearestEarlierAbove(
+  texts: readonly string[],
+  threshold: number,
+  share: JoinShare = { part: 0, parts: 1 },
+  pairKeyShape?: PairKeyShape,
+): (NearDuplicateMatch<number> | null)[] {
   if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
   const count = texts.length;
   const result: (NearDuplicateMatch<number> | null)[] = new Array<NearDuplicateMatch<number> | null>(count).fill(null);
@@ -1108,8 +1244,13 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number,
   const leastAlone = (n: number) => (lowered <= 0 ? 1 : Math.floor(lowered * n) + 1);
   const prefixFor = (n: number, shared: number) => Math.min(n, n - leastAlone(n) + shared);
   const pairKeys = lowered >= PAIR_KEY_MIN_THRESHOLD;
-  // Texts that can be in a pair of least overlap below PAIR_PREFIX_SHARED: the element lists need no others.
-  const elementIndexed = (n: number) => !pairKeys || leastAlone(n) < PAIR_PREFIX_SHARED;
+  const classOf = new Int8Array(elementCount);
+  const shape = pairKeyShape ?? (pairKeys ? choosePairKeyShape({ elements, start, order, lengthOf, classOf, prefixFor, leastAlone }) : PAIR_KEY_SHAPES[0]!);
+  const pairShared = shape.shared;
+  const keysNeeded = leastPairsWithinClasses(pairShared, shape.classes);
+  fillClasses(classOf, shape.classes);
+  // Texts that can be in a pair of least overlap below the shape's ℓ: the element lists need no others.
+  const elementIndexed = (n: number) => !pairKeys || leastAlone(n) < pairShared;
 
   // The element lists, all built at once (compressed rows): list e holds (visit, position of e in the
   // visit's ordered elements) for every text with e in its indexed prefix, by increasing visit.
@@ -1136,52 +1277,66 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number,
   }
   cursor.set(head.subarray(0, elementCount));
 
-  // The pair-key lists: bucket b holds the visits listing a key that hashes to b, by increasing visit.
-  const classOf = new Int8Array(elementCount);
-  for (let element = 0; element < elementCount; element++) classOf[element] = (Math.imul(element, 0x9e3779b1) >>> 0) % PAIR_CLASSES;
+  // The pair-key lists: bucket b holds the visits listing a key that hashes to b, by increasing visit, at
+  // pairVisit[bucketRange[2b] … bucketRange[2b + 1]) (start and end side by side: one cache line per lookup).
   let keyCount = 0;
   if (pairKeys) {
     for (let v = 0; v < visits; v++) {
-      const prefix = prefixFor(lengthOf[v]!, PAIR_PREFIX_SHARED);
-      keyCount += (prefix * (prefix - 1)) / 2 / PAIR_CLASSES;
+      const prefix = prefixFor(lengthOf[v]!, pairShared);
+      keyCount += (prefix * (prefix - 1)) / 2 / shape.classes;
     }
   }
-  const bucketBits = pairKeys ? Math.min(24, Math.max(10, 32 - Math.clz32(keyCount))) : 0;
+  const bucketBits = pairKeys ? Math.min(23, Math.max(10, 31 - Math.clz32(keyCount))) : 0;
   const bucketShift = 32 - bucketBits;
   const buckets = pairKeys ? 1 << bucketBits : 0;
-  const pairHead = new Int32Array(buckets + 1);
-  const forEachKey = (from: number, prefix: number, visit: (bucket: number) => void) => {
+  const bucketRange = new Int32Array(2 * buckets);
+  if (pairKeys) {
+    for (let v = 0; v < visits; v++) {
+      const from = start[order[v]!]!;
+      const prefix = prefixFor(lengthOf[v]!, pairShared);
+      for (let j = 1; j < prefix; j++) {
+        const second = elements[from + j]!;
+        const secondClass = classOf[second]!;
+        const mixed = Math.imul(second, 0x85ebca6b);
+        for (let i = 0; i < j; i++) {
+          const first = elements[from + i]!;
+          if (classOf[first] === secondClass) bucketRange[2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift) + 1]++;
+        }
+      }
+    }
+  }
+  // Counts become ranges; each end first serves as the fill position.
+  let keysListed = 0;
+  for (let b = 0; b < buckets; b++) {
+    const size = bucketRange[2 * b + 1]!;
+    bucketRange[2 * b] = bucketRange[2 * b + 1] = keysListed;
+    keysListed += size;
+  }
+  const pairVisit = new Int32Array(keysListed);
+  for (let v = 0; v < visits && pairKeys; v++) {
+    const from = start[order[v]!]!;
+    const prefix = prefixFor(lengthOf[v]!, pairShared);
     for (let j = 1; j < prefix; j++) {
       const second = elements[from + j]!;
       const secondClass = classOf[second]!;
       const mixed = Math.imul(second, 0x85ebca6b);
       for (let i = 0; i < j; i++) {
         const first = elements[from + i]!;
-        if (classOf[first] === secondClass) visit(Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift);
+        if (classOf[first] === secondClass) pairVisit[bucketRange[2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift) + 1]!++] = v;
       }
     }
-  };
-  if (pairKeys) {
-    for (let v = 0; v < visits; v++) forEachKey(start[order[v]!]!, prefixFor(lengthOf[v]!, PAIR_PREFIX_SHARED), (bucket) => pairHead[bucket + 1]++);
-    for (let b = 0; b < buckets; b++) pairHead[b + 1] += pairHead[b]!;
   }
-  const pairVisit = new Int32Array(pairHead[buckets]!);
-  const pairCursor = pairHead.slice(0, buckets);
-  for (let v = 0; v < visits && pairKeys; v++) {
-    forEachKey(start[order[v]!]!, prefixFor(lengthOf[v]!, PAIR_PREFIX_SHARED), (bucket) => {
-      pairVisit[pairCursor[bucket]!++] = v;
-    });
-  }
-  pairCursor.set(pairHead.subarray(0, buckets));
 
   const bestScore = new Float64Array(count);
   const best = new Int32Array(count).fill(-1);
   const bestLcs = new Int32Array(count);
   const bestSum = new Int32Array(count);
   const seen = new Int32Array(visits);
-  // Per candidate: elements met (−1: ruled out) through the element lists, keys met through the pair keys.
+  // Per candidate met through the element lists: elements met (−1: ruled out) and the overlap bound.
   const overlap = new Int32Array(visits);
   const bound = new Int32Array(visits);
+  // Per candidate met through the pair keys: the probing visit's stamp, then the keys met (up to keysNeeded).
+  const keyState = new Int32Array(visits);
   const candidates = new Int32Array(visits);
   const slotOf = new Int32Array(vocabulary.size).fill(-1);
   let masks = new Uint32Array(256);
@@ -1190,6 +1345,11 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number,
   // Per probe position i: the visits before probeEnd[i] are the partners position i may meet (see below).
   const probeEnd = new Int32Array(maxLength + 1);
   const pairProbeEnd = new Int32Array(maxLength + 1);
+  // Per key of the visit's probe: its directory range, the visit its partners come before, its list.
+  let probeKeys = new Int32Array(0);
+  let probeKeyEnd = new Int32Array(0);
+  let listStart = new Int32Array(0);
+  let listEnd = new Int32Array(0);
 
   for (let v = share.part; v < visits; v += share.parts) {
     const x = order[v]!;
@@ -1198,12 +1358,12 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number,
     const stamp = v + 1;
     // A partner of n ≤ m tokens qualifies only if L > t(m+n)/2, so needs n ≥ least[n] (as L ≤ n).
     let shortest = 0;
-    // Partners of at least pairFrom tokens (least overlap ≥ PAIR_PREFIX_SHARED) are found through pair keys.
+    // Partners of at least pairFrom tokens (least overlap ≥ ℓ) are found through pair keys.
     let pairFrom = pairKeys ? 0 : m + 1;
     for (let n = 1; n <= m; n++) {
       least[n] = lowered <= 0 ? 1 : Math.max(1, Math.floor((lowered * (m + n)) / 2) + 1);
       if (shortest === 0 && n >= least[n]!) shortest = n;
-      if (pairFrom === 0 && shortest > 0 && least[n]! >= PAIR_PREFIX_SHARED) pairFrom = n;
+      if (pairFrom === 0 && shortest > 0 && least[n]! >= pairShared) pairFrom = n;
     }
     if (shortest === 0) continue;
     if (pairFrom === 0) pairFrom = m + 1;
@@ -1252,40 +1412,59 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number,
     }
     if (pairFrom <= m) {
       // The key (first, second) of positions i < j counts for partners whose prefix in x reaches j.
-      const probes = Math.min(m, m - least[pairFrom]! + PAIR_PREFIX_SHARED);
+      const probes = Math.min(m, m - least[pairFrom]! + pairShared);
       for (let j = 0, n = m; j < probes; j++) {
-        while (n >= pairFrom && m - least[n]! + PAIR_PREFIX_SHARED <= j) n--;
+        while (n >= pairFrom && m - least[n]! + pairShared <= j) n--;
         pairProbeEnd[j] = Math.min(v, firstVisit[n + 1]!);
       }
       // pairFrom shrinks as m grows, so the skipped run stops at the too short texts, as for elements.
       const tooShort = firstVisit[shortest]!;
       const elementPartners = firstVisit[pairFrom]!;
+      // The probe's keys first, then their directory ranges, then their lists: the reads of different keys,
+      // cache misses in large arrays, then do not wait for each other.
+      if (probeKeys.length < (probes * (probes - 1)) / 2) {
+        const capacity = probes * probes;
+        probeKeys = new Int32Array(capacity);
+        probeKeyEnd = new Int32Array(capacity);
+        listStart = new Int32Array(capacity);
+        listEnd = new Int32Array(capacity);
+      }
+      let keyTotal = 0;
       for (let j = 1; j < probes; j++) {
         const second = elements[from + j]!;
         const secondClass = classOf[second]!;
         const mixed = Math.imul(second, 0x85ebca6b);
-        const visitEnd = pairProbeEnd[j]!;
         for (let i = 0; i < j; i++) {
           const first = elements[from + i]!;
           if (classOf[first] !== secondClass) continue;
-          const bucket = Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift;
-          const end = pairHead[bucket + 1]!;
-          let p = pairCursor[bucket]!;
-          while (p < end && pairVisit[p]! < tooShort) p++;
-          pairCursor[bucket] = p;
-          for (; p < end; p++) {
-            const y = pairVisit[p]!;
-            if (y >= visitEnd) break;
-            if (y < elementPartners) continue;
-            if (seen[y] !== stamp) {
-              seen[y] = stamp;
-              overlap[y] = 1;
-              // L ≤ n: the bound for the best-so-far comparison below.
-              bound[y] = lengthOf[y]!;
-              candidates[candidateCount++] = y;
-            } else {
-              overlap[y]!++;
-            }
+          probeKeys[keyTotal] = 2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift);
+          probeKeyEnd[keyTotal++] = pairProbeEnd[j]!;
+        }
+      }
+      for (let k = 0; k < keyTotal; k++) {
+        listStart[k] = bucketRange[probeKeys[k]!]!;
+        listEnd[k] = bucketRange[probeKeys[k]! + 1]!;
+      }
+      const fresh = (stamp << KEY_COUNT_BITS) | 1;
+      for (let k = 0; k < keyTotal; k++) {
+        const end = listEnd[k]!;
+        const visitEnd = probeKeyEnd[k]!;
+        let p = listStart[k]!;
+        while (p < end && pairVisit[p]! < tooShort) p++;
+        // A key listed twice by x reads the same start twice, so skips the same run.
+        bucketRange[probeKeys[k]!] = p;
+        for (; p < end; p++) {
+          const y = pairVisit[p]!;
+          if (y >= visitEnd) break;
+          if (y < elementPartners) continue;
+          // A candidate joins the list once, when it has met keysNeeded keys; later keys are not counted.
+          const state = keyState[y]!;
+          if (state >>> KEY_COUNT_BITS !== stamp) {
+            keyState[y] = fresh;
+            if (keysNeeded === 1) candidates[candidateCount++] = y;
+          } else if ((state & ((1 << KEY_COUNT_BITS) - 1)) < keysNeeded) {
+            keyState[y] = state + 1;
+            if ((state & ((1 << KEY_COUNT_BITS) - 1)) + 1 === keysNeeded) candidates[candidateCount++] = y;
           }
         }
       }
@@ -1302,14 +1481,16 @@ export function nearestEarlierAbove(texts: readonly string[], threshold: number,
       const visit = candidates[c]!;
       const n = lengthOf[visit]!;
       // A qualifying pair shares least[n] elements, so met them that many times in the prefixes, up to ℓ
-      // (element lists), or met PAIR_KEYS_SHARED of its keys (pair keys).
-      if (overlap[visit]! < (n >= pairFrom ? PAIR_KEYS_SHARED : Math.min(SHARED_IN_PREFIX, least[n]!))) continue;
+      // (element lists); pair-key candidates are listed only once they met keysNeeded keys.
+      const throughElements = n < pairFrom;
+      if (throughElements && overlap[visit]! < Math.min(SHARED_IN_PREFIX, least[n]!)) continue;
       const y = order[visit]!;
       const later = Math.max(x, y);
       const earlier = Math.min(x, y);
       if (best[later]! >= 0) {
-        // Exact comparison of the bound 2·O/(m+n) with the later text's best score so far, as in probe().
-        const comparison = bound[visit]! * bestSum[later]! - bestLcs[later]! * (m + n);
+        // Exact comparison of the bound 2·O/(m+n) (pair keys: O ≤ L ≤ n) with the later text's best score
+        // so far, as in probe().
+        const comparison = (throughElements ? bound[visit]! : n) * bestSum[later]! - bestLcs[later]! * (m + n);
         if (comparison < 0 || (comparison === 0 && m + n === bestSum[later]! && earlier > best[later]!)) continue;
       }
       const lcs = bitParallelLcs(masks, words, m, tokens, start[y]!, start[y + 1]!, slotOf);
