@@ -125,12 +125,31 @@ describe('CollapseMonitor', () => {
   it('raises each alert once when its threshold is crossed, again only after it cleared', () => {
     const monitor = new CollapseMonitor();
     for (let step = 1; step <= 3; step++) assert.deepEqual(monitor.observe(reading(step)), []);
-    const collapsing = monitor.observe(reading(4, { all_equal_share: 0.95, entropy: 0.3, label_accuracy: 0.4 }));
-    assert.deepEqual(collapsing.map((alert) => alert.kind), ['collapse', 'collapse', 'collapse']);
-    assert.deepEqual(collapsing.map((alert) => Object.keys(alert.metrics)[0]), ['all_equal_share', 'entropy', 'label_accuracy']);
-    assert.deepEqual(monitor.observe(reading(5, { all_equal_share: 0.95, entropy: 0.3, label_accuracy: 0.4 })), []);
+    const collapsing = monitor.observe(reading(4, { all_equal_share: 0.95, entropy: 0.3 }));
+    assert.deepEqual(collapsing.map((alert) => alert.kind), ['collapse', 'collapse']);
+    assert.deepEqual(collapsing.map((alert) => Object.keys(alert.metrics)[0]), ['all_equal_share', 'entropy']);
+    assert.deepEqual(monitor.observe(reading(5, { all_equal_share: 0.95, entropy: 0.3 })), []);
     monitor.observe(reading(6));
     assert.equal(monitor.observe(reading(7, { all_equal_share: 0.9 })).length, 1);
+  });
+
+  it('judges label accuracy on 4-step means against the run\'s start, so one noisy step does not fire', () => {
+    const monitor = new CollapseMonitor();
+    const accuracies = [0.7, 0.6, 0.8, 0.7, 0.3, 0.7, 0.6, 0.4, 0.4, 0.3];
+    const alerts = accuracies.map((label_accuracy, index) => monitor.observe(reading(index + 1, { label_accuracy })));
+    // Step 5's 0.3 is 0.4 below the start, but the mean of steps 2–5 (0.6) is only 0.1 below 0.7.
+    assert.deepEqual(alerts.slice(0, 9).flat(), []);
+    // Steps 7–10 average 0.425: 0.275 below the start's 0.7.
+    assert.deepEqual(alerts[9]!.map((alert) => alert.metrics), [{ label_accuracy: 0.425, baseline_label_accuracy: 0.7 }]);
+  });
+
+  it('leaves the label-accuracy state as it was on steps without labelled items', () => {
+    const monitor = new CollapseMonitor();
+    for (const [step, label_accuracy] of [[1, 0.8], [2, 0.8], [3, 0.8], [4, 0.8], [5, null], [6, 0.7], [7, 0.6], [8, null], [9, 0.5]] as const) {
+      assert.deepEqual(monitor.observe(reading(step, { label_accuracy })), [], `step ${step}`);
+    }
+    // Steps 5 and 8 neither enter nor reset the window: at step 10 it holds 0.7, 0.6, 0.5, 0.3 (mean 0.525).
+    assert.deepEqual(monitor.observe(reading(10, { label_accuracy: 0.3 })).map((alert) => alert.step), [10]);
   });
 
   it('needs enough voted items and an entropy baseline before it judges', () => {
