@@ -93,6 +93,9 @@ export interface DemoStepSummary {
   entropy: number | null;
   step_seconds: number;
   eval_accuracy: number | null;
+  /** The collapse probe's reading (SeRL mode, every probe_every steps), null on steps without one. */
+  probe_accuracy: number | null;
+  probe_agreement: number | null;
 }
 
 export interface DemoReport {
@@ -111,6 +114,8 @@ export interface DemoReport {
   base: PolicyScores;
   /** Null when the run did not complete. */
   serl: PolicyScores | null;
+  /** The collapse monitor's alerts (and no-kept-items notices) of the run. */
+  alerts: ScoredRun['alerts'];
   training: {
     mode: RunConfig['mode'];
     algorithm: RunConfig['algorithm'];
@@ -167,6 +172,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     test_set: { file: testFile, problems: problems.length, samples_per_problem: samples, temperature: DEMO_TEMPERATURE },
     base,
     serl: run.scores,
+    alerts: run.alerts,
     training: run.training,
   };
   const jsonFile = join(out, 'report.json');
@@ -387,6 +393,8 @@ function stepSummary(metrics: StepMetrics): DemoStepSummary {
     entropy: metrics.entropy,
     step_seconds: metrics.step_seconds,
     eval_accuracy: metrics.eval?.accuracy ?? null,
+    probe_accuracy: metrics.probe_accuracy ?? null,
+    probe_agreement: metrics.probe_agreement ?? null,
   };
 }
 
@@ -438,13 +446,22 @@ export function renderDemoReport(report: DemoReport): string {
       `Reward mean ${fixed(report.training.reward_mean.first)} → ${fixed(report.training.reward_mean.last)}, ` +
       `agreement ${fixed(report.training.agreement_mean.first)} → ${fixed(report.training.agreement_mean.last)}.`,
     '',
-    '| step | generated | voted | kept | trained | reward | agreement | all-equal | loss | kl | s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    'The probe columns: the labelled seeds the collapse monitor votes on without training on them (– on steps without a probe).',
+    '',
+    '| step | generated | voted | kept | trained | reward | agreement | all-equal | probe right | probe agreement | loss | kl | s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...report.training.per_step.map(
       (step) =>
         `| ${step.step} | ${step.generated} | ${step.voted} | ${step.kept} | ${step.trained} | ${fixed(step.reward_mean)} | ` +
-        `${fixed(step.agreement_mean)} | ${fixed(step.all_equal_share, 2)} | ${fixed(step.loss, 4)} | ${fixed(step.kl, 4)} | ${step.step_seconds.toFixed(1)} |`,
+        `${fixed(step.agreement_mean)} | ${fixed(step.all_equal_share, 2)} | ${percent(step.probe_accuracy)} | ${fixed(step.probe_agreement)} | ` +
+        `${fixed(step.loss, 4)} | ${fixed(step.kl, 4)} | ${step.step_seconds.toFixed(1)} |`,
     ),
+    '',
+    '## Alerts',
+    '',
+    ...(report.alerts.length === 0
+      ? ['None: the collapse monitor raised no alert.']
+      : report.alerts.map((alert) => `- step ${alert.step}, ${alert.kind}: ${alert.detail}`)),
     '',
   ];
   return lines.join('\n');

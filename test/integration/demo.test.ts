@@ -90,6 +90,9 @@ describe('serl demo', { skip }, () => {
       if (step.agreement_mean !== null) share(step.agreement_mean, `step ${step.step} agreement_mean`);
     }
     assert.equal(training.totals.kept, training.per_step.reduce((sum, step) => sum + step.kept, 0));
+    // The probe votes on the last step at least (monitor.probe_every 2, and always at the end).
+    share(training.per_step.at(-1)!.probe_accuracy, 'last step probe_accuracy');
+    share(training.per_step.at(-1)!.probe_agreement, 'last step probe_agreement');
 
     // The run lives in the output folder, and only there.
     assert.deepEqual(readdirSync(join(out, '.serl', 'runs')), [written.run_id]);
@@ -98,6 +101,9 @@ describe('serl demo', { skip }, () => {
     assert.match(markdown, /\| base \| \d+\.\d% \| \d+\.\d% \| \d+\.\d% \|/);
     assert.match(markdown, /\| SeRL \| \d+\.\d% \| \d+\.\d% \| \d+\.\d% \|/);
     assert.match(markdown, new RegExp(written.run_id));
+    assert.match(markdown, /\| step \| generated \| voted \| kept \| trained \| reward \| agreement \| all-equal \| probe right \| probe agreement \|/);
+    assert.ok(Array.isArray(written.alerts));
+    assert.match(markdown, written.alerts.length === 0 ? /## Alerts\n\nNone: the collapse monitor raised no alert\./ : /## Alerts\n\n- step \d+, /);
   });
 });
 

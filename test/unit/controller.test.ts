@@ -235,5 +235,9 @@ describe('formatStepLine', () => {
       response_length: null, tokens_per_s: null, step_seconds: 4.08, all_equal_share: null, label_accuracy: null,
     } as StepMetrics;
     assert.equal(formatStepLine(metrics, 50), 'step 3/50 reward 0.421 agreement 0.600 kept 5/16 trained 5 loss – 4.1 s/step');
+    assert.equal(
+      formatStepLine({ ...metrics, probe_accuracy: 0.5625, probe_agreement: 0.71875 }, 50),
+      'step 3/50 reward 0.421 agreement 0.600 kept 5/16 trained 5 loss – 4.1 s/step probe right 56% agreement 0.719',
+    );
   });
 });

@@ -107,7 +107,7 @@ export function loopCommand(purpose: RunPurpose, help: string): Command {
   };
 }
 
-/** "step 3/50 reward 0.42 agreement 0.61 kept 5/16 loss 0.013 4.1 s/step". */
+/** "step 3/50 reward 0.42 agreement 0.61 kept 5/16 loss 0.013 4.1 s/step", then the collapse probe's reading on steps that took one. */
 export function formatStepLine(metrics: StepMetrics, totalSteps: number): string {
   const value = (number: number | null, digits: number) => (number === null ? '–' : number.toFixed(digits));
   return [
@@ -118,6 +118,9 @@ export function formatStepLine(metrics: StepMetrics, totalSteps: number): string
     `trained ${metrics.trained}`,
     `loss ${value(metrics.loss, 4)}`,
     `${metrics.step_seconds.toFixed(1)} s/step`,
+    ...(metrics.probe_accuracy == null || metrics.probe_agreement == null
+      ? []
+      : [`probe right ${(metrics.probe_accuracy * 100).toFixed(0)}% agreement ${metrics.probe_agreement.toFixed(3)}`]),
     ...(metrics.eval ? [`eval ${(metrics.eval.accuracy * 100).toFixed(1)}%`] : []),
   ].join(' ');
 }
