@@ -1,7 +1,9 @@
 // Writes the arithmetic world's data files, deterministically: the same options give the same bytes.
 // Usage: node --import tsx examples/arithmetic/generate.ts [--out DIR] [--slip-share X] [--max-exemplars K]
-// (defaults: this folder, 0.3, 3). The files in this folder are the output of the defaults; a unit test
-// regenerates them and compares byte for byte.
+//   [--more-warmup N]
+// (defaults: this folder, 0.3, 2, 0). The files in this folder are the output of the defaults; a unit test
+// regenerates them and compares byte for byte. --more-warmup adds N fresh labelled problems to warmup.jsonl
+// (and changes no other file): make-base.sh's last stage trains on them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +15,7 @@ const ArgsSchema = z.strictObject({
   out: z.string().min(1).default(__dirname),
   'slip-share': z.coerce.number().min(0).max(1).default(DEFAULT_ARITHMETIC_DATA_OPTIONS.slipShare),
   'max-exemplars': z.coerce.number().int().min(1).default(DEFAULT_ARITHMETIC_DATA_OPTIONS.maxExemplars),
+  'more-warmup': z.coerce.number().int().min(0).default(DEFAULT_ARITHMETIC_DATA_OPTIONS.moreWarmup),
 });
 
 /**
@@ -56,7 +59,7 @@ function runConfig(maxExemplars: number): RunConfigInput {
 
 function main(): void {
   const { values } = parseArgs({
-    options: { out: { type: 'string' }, 'slip-share': { type: 'string' }, 'max-exemplars': { type: 'string' } },
+    options: { out: { type: 'string' }, 'slip-share': { type: 'string' }, 'max-exemplars': { type: 'string' }, 'more-warmup': { type: 'string' } },
     strict: true,
   });
   const parsedArgs = ArgsSchema.safeParse(values);
@@ -74,6 +77,7 @@ function main(): void {
     ...DEFAULT_ARITHMETIC_DATA_OPTIONS,
     slipShare: args['slip-share'],
     maxExemplars: args['max-exemplars'],
+    moreWarmup: args['more-warmup'],
   });
   mkdirSync(args.out, { recursive: true });
   const files: [string, string][] = [

@@ -389,6 +389,12 @@ export interface ArithmeticDataOptions {
   warmup: number;
   /** Share of warm-up solutions that carry one digit slip (exactly round(share × warmup) of them). */
   slipShare: number;
+  /**
+   * Further labelled warm-up problems (same slip share), drawn after every other set so that their number
+   * changes no other file: a later warm-up stage trains on fresh problems instead of repeating the first
+   * 3,000, which a fourth stage on them overfitted (training loss 0.12 → 0.06, greedy pass@1 down 2 points).
+   */
+  moreWarmup: number;
   /** List-continuation examples of the warm-up (exemplars from the seeds, targets from the warm-up problems). */
   listExamples: number;
   /** List examples hold 1 to this many exemplars, so the model continues lists of any length up to it. */
@@ -405,6 +411,7 @@ export const DEFAULT_ARITHMETIC_DATA_OPTIONS: ArithmeticDataOptions = {
   seeds: 500,
   warmup: 3000,
   slipShare: 0.3,
+  moreWarmup: 0,
   listExamples: 1000,
   maxExemplars: 2,
   test: 500,
@@ -448,8 +455,8 @@ export interface ArithmeticData {
  * number of list examples leaves every problem text as it was.
  */
 export function buildArithmeticData(options: ArithmeticDataOptions = DEFAULT_ARITHMETIC_DATA_OPTIONS): ArithmeticData {
-  const { seeds: seedCount, warmup: warmupCount, test: testCount, validation: validationCount, slipShare, listExamples, maxExemplars } = options;
-  const counts = { seeds: seedCount, warmup: warmupCount, test: testCount, validation: validationCount, listExamples, maxExemplars };
+  const { seeds: seedCount, warmup: warmupCount, test: testCount, validation: validationCount, slipShare, listExamples, maxExemplars, moreWarmup } = options;
+  const counts = { seeds: seedCount, warmup: warmupCount, test: testCount, validation: validationCount, listExamples, maxExemplars, moreWarmup };
   for (const [key, value] of Object.entries(counts)) {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
   }
@@ -479,21 +486,26 @@ export function buildArithmeticData(options: ArithmeticDataOptions = DEFAULT_ARI
   const seedProblems = draw(seedCount);
   const warmupProblems = draw(warmupCount);
   const testProblems = draw(testCount);
-  // Drawn last: its size changes no other set.
+  // Drawn after the others: their sizes change no other set.
   const validationProblems = draw(validationCount);
+  const moreWarmupProblems = draw(moreWarmup);
 
-  const slipRng = createRng(options.seed + 1);
-  const slipped = new Set(slipRng.sample(range(0, warmupCount - 1), Math.round(slipShare * warmupCount)));
-  const solveRecords = warmupProblems.map((problem, index): SolveRecord => {
-    const solution = slipped.has(index) ? withSlip(problem.steps, slipRng).solution : problem.solution;
-    return {
-      id: `warmup-${index + 1}`,
-      kind: 'solve',
-      ...formatSolveExample(problem.problem, solution),
-      answer: problem.answer,
-      slipped: slipped.has(index),
-    };
-  });
+  /** Solve examples of `problems`, round(slipShare × count) of them with a slip, chosen and made by `slipRng`. */
+  const solveRecords = (problems: ArithmeticProblem[], slipRng: Rng, firstNumber: number): SolveRecord[] => {
+    const slipped = new Set(slipRng.sample(range(0, problems.length - 1), Math.round(slipShare * problems.length)));
+    return problems.map((problem, index): SolveRecord => {
+      const solution = slipped.has(index) ? withSlip(problem.steps, slipRng).solution : problem.solution;
+      return {
+        id: `warmup-${firstNumber + index}`,
+        kind: 'solve',
+        ...formatSolveExample(problem.problem, solution),
+        answer: problem.answer,
+        slipped: slipped.has(index),
+      };
+    });
+  };
+  const firstSolveRecords = solveRecords(warmupProblems, createRng(options.seed + 1), 1);
+  const moreSolveRecords = solveRecords(moreWarmupProblems, createRng(options.seed + 3), warmupCount + 1);
 
   const listRng = createRng(options.seed + 2);
   const seedTexts = seedProblems.map((problem) => problem.problem);
@@ -509,7 +521,7 @@ export function buildArithmeticData(options: ArithmeticDataOptions = DEFAULT_ARI
 
   return {
     seeds: seedProblems.map(labelled('seed')),
-    warmup: [...solveRecords, ...listRecords],
+    warmup: [...firstSolveRecords, ...moreSolveRecords, ...listRecords],
     test: testProblems.map(labelled('test')),
     validation: validationProblems.map(labelled('validation')),
   };

@@ -277,6 +277,21 @@ describe('buildArithmeticData', () => {
     assert.ok(other.warmup.every((record) => record.kind === 'solve' && !record.slipped));
   });
 
+  it('adds fresh labelled problems with moreWarmup and changes nothing else', () => {
+    const more = buildArithmeticData({ ...DEFAULT_ARITHMETIC_DATA_OPTIONS, moreWarmup: 2000 });
+    for (const set of ['seeds', 'test', 'validation'] as const) assert.deepEqual(more[set], data[set], set);
+    const moreSolve = more.warmup.filter((record) => record.kind === 'solve');
+    assert.deepEqual(moreSolve.slice(0, 3000), solveRecords);
+    assert.deepEqual(more.warmup.filter((record) => record.kind === 'list'), listRecords);
+    const added = moreSolve.slice(3000);
+    assert.equal(added.length, 2000);
+    assert.deepEqual([added[0]!.id, added.at(-1)!.id], ['warmup-3001', 'warmup-5000']);
+    assert.equal(added.filter((record) => record.slipped).length, Math.round(DEFAULT_ARITHMETIC_DATA_OPTIONS.slipShare * 2000));
+    for (const record of added) assert.equal(answersEquivalent(extractAnswer(record.completion)!, record.answer), !record.slipped, record.id);
+    const texts = [...more.seeds, ...more.test, ...more.validation].map((record) => record.problem).concat(moreSolve.map((record) => record.prompt));
+    assert.equal(new Set(texts).size, texts.length, 'every problem text distinct across the sets');
+  });
+
   it('builds list examples from seed exemplars with warm-up targets, fitting a 320-character context', () => {
     const seeds = new Set(data.seeds.map((record) => record.problem));
     const warmupProblems = new Set(solveRecords.map((record) => record.prompt));
