@@ -10,9 +10,12 @@
 // model, exact duplicates and diagnostics (everything but the near-duplicate join), then the join in place
 // and split over worker threads, against validateSeeds on the same text; over stdio, didOpen to the first
 // publication (every finding but near duplicates) and to the one with near duplicates (the join is in), an
-// edit sent during the join, and the server process's CPU time (its worker threads included).
+// edit sent during the join, and the server process's CPU time (its worker threads included). The join's
+// own baseline is the join as it was before the pair-key shapes were chosen per join (JOIN_BEFORE_COMMIT,
+// taken from git into bench/out/), run in place on the same texts.
 // Run: node --import tsx bench/lsp.bench.ts [LINES_SMALL] [LINES_LARGE]   (defaults 10000 and 100000)
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nearJoinRunner } from '../language-server/nearJoin';
 import { SeedDocument } from '../language-server/seedDocument';
@@ -30,6 +33,8 @@ const LARGE = Number(args[1] ?? 100_000);
 const EDITS = 60;
 const EDIT_TARGET_MS = 50;
 const OPEN_TARGET_MS = 1000;
+const JOIN_BEFORE_COMMIT = 'b643772';
+const JOIN_BEFORE_FILE = path.resolve(__dirname, 'out/rouge-lsp-before.ts');
 
 const NAMES = 'Ava Ben Chloe Daniel Emma Farid Grace Hiro Isla Jamal Kira Liam Maya Noah Olivia Priya Quinn Rosa Sam Tara'.split(' ');
 const THINGS = 'apples marbles stickers books pencils cookies coins stamps shells cards tickets balloons cupcakes oranges'.split(' ');
@@ -98,6 +103,18 @@ async function timedAsync(run: () => Promise<void>): Promise<{ wall: number; cpu
 function processCpuMs(pid: number, mainThreadOnly = false): number {
   const fields = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** The join at JOIN_BEFORE_COMMIT, or null when git cannot show it (no repository). */
+function joinBefore(): typeof nearestEarlierAbove | null {
+  try {
+    const source = execFileSync('git', ['show', `${JOIN_BEFORE_COMMIT}:src/core/rouge.ts`], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' });
+    mkdirSync(path.dirname(JOIN_BEFORE_FILE), { recursive: true });
+    writeFileSync(JOIN_BEFORE_FILE, source);
+  } catch {
+    return null;
+  }
+  return (require(JOIN_BEFORE_FILE) as { nearestEarlierAbove: typeof nearestEarlierAbove }).nearestEarlierAbove;
 }
 
 /** Resolves once the server reports no near-duplicate work pending (polled: it is a request). */
@@ -209,6 +226,10 @@ async function largeOpen(lines: string[]): Promise<void> {
   const distinct = doc!.entries.filter((entry) => entry.distinct).map((entry) => entry.item!.instruction!);
   let inPlace: ReturnType<typeof nearestEarlierAbove> = [];
   const joined = timed(() => (inPlace = nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
+  const previousJoin = joinBefore();
+  let previousAnswer: ReturnType<typeof nearestEarlierAbove> = [];
+  const before = previousJoin === null ? null : timed(() => (previousAnswer = previousJoin(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
+  if (before !== null && JSON.stringify(previousAnswer) !== JSON.stringify(inPlace)) throw new Error(`the join disagrees with the join at ${JOIN_BEFORE_COMMIT}`);
   const workerPath = path.resolve(__dirname, '../dist/nearJoinWorker.js');
   const threads = existsSync(workerPath) ? await timedAsync(async () => {
     const answer = await nearJoinRunner({ workerPath, parts: 2 })(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD, new AbortController().signal);
@@ -226,6 +247,7 @@ async function largeOpen(lines: string[]): Promise<void> {
       `open ${lines.length} lines in process, ${measure} time: parse + item checks ${ms(parsed[measure])}, exact duplicates ${ms(exact[measure])}, assembly ${ms(assembled[measure])} (${count} diagnostics) → ` +
         `all but the near-duplicate join ${ms(first)} = ${(first / OPEN_TARGET_MS).toFixed(2)}× the ${OPEN_TARGET_MS} ms target; ` +
         `join of ${distinct.length} texts in place ${ms(joined[measure])}` +
+        (before === null ? ' (git unavailable: no baseline join)' : ` (the join at ${JOIN_BEFORE_COMMIT} ${ms(before[measure])} → ratio ${(before[measure] / joined[measure]).toFixed(2)}×, same answers)`) +
         (threads === null ? ' (dist/nearJoinWorker.js not built: no worker-thread figure)' : `, in 2 worker threads ${ms(threads[measure])} (${(joined[measure] / threads[measure]).toFixed(2)}× faster)`) +
         `, its 2 shares in place ${ms(shares[0]![measure])} + ${ms(shares[1]![measure])} (the larger ${(joined[measure] / largerShare).toFixed(2)}× faster than the whole)` +
         `; total in place ${ms(total)} = ${(total / OPEN_TARGET_MS).toFixed(2)}× the target; validateSeeds on the same text ${ms(baseline[measure])} → ratio ${(baseline[measure] / total).toFixed(2)}×`,

@@ -185,7 +185,9 @@ export class SeedDocument {
   /** Replaces `oldCount` entries at `first` with entries parsed from `texts`. */
   private spliceLines(first: number, oldCount: number, texts: readonly string[]): EntryChanges {
     const made = texts.map((text, k) => this.parseLine(first + k, text));
-    const gone = this.entries.splice(first, oldCount, ...made);
+    const gone = this.entries.slice(first, first + oldCount);
+    // Rebuilt rather than spliced: a paste of a few hundred thousand lines as splice arguments overflows the stack.
+    this.entries = this.entries.slice(0, first).concat(made, this.entries.slice(first + oldCount));
     const moved = texts.length !== oldCount;
     if (moved) for (let line = first + texts.length; line < this.entries.length; line++) this.entries[line]!.index = line;
     return { removed: gone, added: made, moved };

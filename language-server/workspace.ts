@@ -5,7 +5,7 @@ import { nearestEarlierAbove, type NearDuplicateMatch } from '../src/core/rouge'
 import { declared, DEFAULT_NEAR_DUPLICATE_THRESHOLD, DIAGNOSTIC_CODES, missingAnswerDiagnostic, type Diagnostic, type DiagnosticCode } from '../src/core/validate';
 import type { SeedFileSummary } from '../src/protocol/seedServer';
 import { DuplicateTracker } from './duplicates';
-import { SeedDocument, shiftDiagnostic, shiftRange, type EntryChanges } from './seedDocument';
+import { SeedDocument, shiftDiagnostic, shiftRange, type EntryChanges, type SeedEntry } from './seedDocument';
 
 /** Above this many changed entries, rebuilding with the batch join is cheaper than updating entry by entry. */
 const REBUILD_ABOVE = 200;
@@ -130,13 +130,14 @@ export class SeedWorkspace {
    * diagnostics may have changed.
    */
   addDocuments(docs: readonly SeedDocument[]): Set<SeedDocument> {
-    const removed = [];
-    const added = [];
+    // Appended one by one: spreading a large file's entries as arguments would overflow the stack.
+    const removed: SeedEntry[] = [];
+    const added: SeedEntry[] = [];
     for (const doc of docs) {
       const previous = this.documents.get(doc.uri);
-      if (previous !== undefined) removed.push(...previous.entries);
+      if (previous !== undefined) for (const entry of previous.entries) removed.push(entry);
       this.documents.set(doc.uri, doc);
-      added.push(...doc.entries);
+      for (const entry of doc.entries) added.push(entry);
     }
     return this.applyEntryChanges(docs, { removed, added, moved: true });
   }

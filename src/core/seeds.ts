@@ -458,11 +458,12 @@ class LineValue extends LocatedValue {
 export function parseSeedLine(text: string, line: number): SeedLineResult {
   if (text.endsWith('\r')) text = text.slice(0, -1);
   if (line === 0 && text.startsWith('\uFEFF')) text = text.slice(1);
+  // Before JSON.parse, which would throw on it (a thrown error costs far more than the check).
+  if (text.trim() === '') return BLANK_LINE;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (parseError) {
-    if (text.trim() === '') return BLANK_LINE;
     return { item: null, problems: [lineSyntaxProblem(text, line, parseError as Error)] };
   }
   const located = new LineValue(text, line);

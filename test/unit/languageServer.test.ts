@@ -150,6 +150,23 @@ test('a full-text replacement reuses unchanged lines and a .json file is re-pars
   );
 });
 
+test('a file of 300,000 lines opens, and a paste of 300,000 lines applies (neither passes its lines as call arguments)', () => {
+  const workspace = new SeedWorkspace(1);
+  const item = '{"problem": "How many apples does Ava have after she buys three more?"}';
+  const lines = 300_000;
+  // Blank lines: cheap to parse, and still one entry each.
+  const big = new SeedDocument('file:///w/big.seed.jsonl', 'jsonl', 'big', `${'\n'.repeat(lines)}${item}`, 1);
+  workspace.addDocuments([big]);
+  const small = new SeedDocument('file:///w/small.seed.jsonl', 'jsonl', 'small', item, 1);
+  workspace.addDocuments([small]);
+  assert.deepEqual(workspace.diagnostics(small).map((diagnostic) => diagnostic.message), [`duplicate of line ${lines + 1} of big`]);
+  const changes = small.applyChanges([{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '\n'.repeat(lines) }], 2);
+  assert.equal(small.lineCount, lines + 1);
+  workspace.applyEntryChanges([small], changes);
+  assert.equal(small.entries[lines]!.index, lines);
+  assert.deepEqual(workspace.diagnostics(small).map((diagnostic) => diagnostic.range.start.line), [lines]);
+});
+
 test('removing a file takes its items out of the duplicate state of the others', () => {
   const workspace = new SeedWorkspace();
   const line = '{"problem": "How many apples does Ava have after she buys three more?"}';
