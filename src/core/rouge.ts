@@ -1290,41 +1290,38 @@ export function nearestEarlierAbove(
   const bucketShift = 32 - bucketBits;
   const buckets = pairKeys ? 1 << bucketBits : 0;
   const bucketRange = new Int32Array(2 * buckets);
-  if (pairKeys) {
-    for (let v = 0; v < visits; v++) {
-      const from = start[order[v]!]!;
-      const prefix = prefixFor(lengthOf[v]!, pairShared);
-      for (let j = 1; j < prefix; j++) {
-        const second = elements[from + j]!;
-        const secondClass = classOf[second]!;
-        const mixed = Math.imul(second, 0x85ebca6b);
-        for (let i = 0; i < j; i++) {
-          const first = elements[from + i]!;
-          if (classOf[first] === secondClass) bucketRange[2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift) + 1]++;
-        }
-      }
-    }
-  }
-  // Counts become ranges; each end first serves as the fill position.
+  // Each text's keys are hashed once, into listedKeys (visit v's from keyStart[v]), so that the counting
+  // and filling passes below update the directory, cache misses, with no branch between them to keep those
+  // misses from overlapping.
+  const keyStart = new Int32Array(visits + 1);
+  let listedKeys = new Int32Array(pairKeys ? Math.max(1024, keyCount) : 0);
   let keysListed = 0;
-  for (let b = 0; b < buckets; b++) {
-    const size = bucketRange[2 * b + 1]!;
-    bucketRange[2 * b] = bucketRange[2 * b + 1] = keysListed;
-    keysListed += size;
-  }
-  const pairVisit = new Int32Array(keysListed);
   for (let v = 0; v < visits && pairKeys; v++) {
     const from = start[order[v]!]!;
     const prefix = prefixFor(lengthOf[v]!, pairShared);
+    const most = (prefix * (prefix - 1)) / 2;
+    if (keysListed + most > listedKeys.length) listedKeys = grown(listedKeys, (keysListed + most) * 2);
     for (let j = 1; j < prefix; j++) {
       const second = elements[from + j]!;
       const secondClass = classOf[second]!;
       const mixed = Math.imul(second, 0x85ebca6b);
       for (let i = 0; i < j; i++) {
         const first = elements[from + i]!;
-        if (classOf[first] === secondClass) pairVisit[bucketRange[2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift) + 1]!++] = v;
+        if (classOf[first] === secondClass) listedKeys[keysListed++] = 2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift);
       }
     }
+    keyStart[v + 1] = keysListed;
+  }
+  for (let k = 0; k < keysListed; k++) bucketRange[listedKeys[k]! + 1]++;
+  // Counts become ranges; each end first serves as the fill position.
+  for (let b = 0, at = 0; b < buckets; b++) {
+    const size = bucketRange[2 * b + 1]!;
+    bucketRange[2 * b] = bucketRange[2 * b + 1] = at;
+    at += size;
+  }
+  const pairVisit = new Int32Array(keysListed);
+  for (let v = 0; v < visits && pairKeys; v++) {
+    for (let k = keyStart[v]!; k < keyStart[v + 1]!; k++) pairVisit[bucketRange[listedKeys[k]! + 1]!++] = v;
   }
 
   const bestScore = new Float64Array(count);
