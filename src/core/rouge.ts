@@ -390,7 +390,10 @@ export const PAIR_KEY_SHAPES: readonly PairKeyShape[] = [
 const PAIR_SHAPE_SAMPLE_STRIDE = 16;
 /** A key looked up costs about as much as this many list entries read (a cache miss in the directory). */
 const KEY_LOOKUP_COST = 8;
-/** Bits of a candidate's state word that count the keys it met; the rest hold the visit's stamp. */
+/**
+ * Bits of a candidate's state word that count the keys it met (at most 15; the shapes need at most 6); the
+ * other 28 hold the probing visit's stamp, enough for 268 M texts, far beyond what fits in memory.
+ */
 const KEY_COUNT_BITS = 4;
 
 /** A pair-key filter: the ℓ of its ℓ-prefixes, and the classes its keys pair elements within. */
@@ -409,6 +412,27 @@ function leastPairsWithinClasses(elements: number, classes: number): number {
 /** Sets each element's class (a hash of its rank) for a shape of `classes` classes. */
 function fillClasses(classOf: Int8Array, classes: number): void {
   for (let element = 0; element < classOf.length; element++) classOf[element] = (Math.imul(element, 0x9e3779b1) >>> 0) % classes;
+}
+
+/**
+ * Writes the pair keys of a text's first `prefix` ordered elements, `elements[from …]` (the pairs of
+ * positions i < j whose elements share a class), to `keys` from `at` on, each a 32-bit hash shifted right by
+ * `shift`, and when `depths` is given the later position j of each; returns the new end. Keys come by
+ * increasing j, so a shorter prefix's keys come first. `keys` needs room for prefix·(prefix − 1)/2 more.
+ */
+function writePairKeys(elements: Int32Array, from: number, prefix: number, classOf: Int8Array, shift: number, keys: Int32Array, at: number, depths?: Int32Array): number {
+  for (let j = 1; j < prefix; j++) {
+    const second = elements[from + j]!;
+    const secondClass = classOf[second]!;
+    const mixed = Math.imul(second, 0x85ebca6b);
+    for (let i = 0; i < j; i++) {
+      const first = elements[from + i]!;
+      if (classOf[first] !== secondClass) continue;
+      if (depths !== undefined) depths[at] = j;
+      keys[at++] = Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> shift;
+    }
+  }
+  return at;
 }
 
 interface JoinTexts {
@@ -436,6 +460,7 @@ function choosePairKeyShape(texts: JoinTexts): PairKeyShape {
   let bestShape = PAIR_KEY_SHAPES[0]!;
   let bestCost = Infinity;
   const counts = new KeyCounts();
+  let sampleKeys = new Int32Array(0);
   for (const shape of PAIR_KEY_SHAPES) {
     fillClasses(classOf, shape.classes);
     counts.clear();
@@ -451,16 +476,10 @@ function choosePairKeyShape(texts: JoinTexts): PairKeyShape {
         continue;
       }
       const prefix = prefixFor(n, shape.shared);
-      for (let j = 1; j < prefix; j++) {
-        const second = elements[from + j]!;
-        const mixed = Math.imul(second, 0x85ebca6b);
-        for (let i = 0; i < j; i++) {
-          const first = elements[from + i]!;
-          if (classOf[first] !== classOf[second]) continue;
-          counts.add((Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> 1) | 0);
-          keys++;
-        }
-      }
+      if (sampleKeys.length < (prefix * (prefix - 1)) / 2) sampleKeys = new Int32Array(prefix * prefix);
+      const listed = writePairKeys(elements, from, prefix, classOf, 1, sampleKeys, 0);
+      for (let k = 0; k < listed; k++) counts.add(sampleKeys[k]!);
+      keys += listed;
     }
     const cost = (counts.sumOfSquares() * stride * stride) / 2 + keys * stride * KEY_LOOKUP_COST;
     if (cost < bestCost) {
@@ -1303,18 +1322,10 @@ export function nearestEarlierAbove(
     const prefix = prefixFor(lengthOf[v]!, pairShared);
     const most = (prefix * (prefix - 1)) / 2;
     if (keysListed + most > listedKeys.length) listedKeys = grown(listedKeys, (keysListed + most) * 2);
-    for (let j = 1; j < prefix; j++) {
-      const second = elements[from + j]!;
-      const secondClass = classOf[second]!;
-      const mixed = Math.imul(second, 0x85ebca6b);
-      for (let i = 0; i < j; i++) {
-        const first = elements[from + i]!;
-        if (classOf[first] === secondClass) listedKeys[keysListed++] = 2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift);
-      }
-    }
+    keysListed = writePairKeys(elements, from, prefix, classOf, bucketShift, listedKeys, keysListed);
     keyStart[v + 1] = keysListed;
   }
-  for (let k = 0; k < keysListed; k++) bucketRange[listedKeys[k]! + 1]++;
+  for (let k = 0; k < keysListed; k++) bucketRange[2 * listedKeys[k]! + 1]++;
   // Counts become ranges; each end first serves as the fill position.
   for (let b = 0, at = 0; b < buckets; b++) {
     const size = bucketRange[2 * b + 1]!;
@@ -1323,7 +1334,7 @@ export function nearestEarlierAbove(
   }
   const pairVisit = new Int32Array(keysListed);
   for (let v = 0; v < visits && pairKeys; v++) {
-    for (let k = keyStart[v]!; k < keyStart[v + 1]!; k++) pairVisit[bucketRange[listedKeys[k]! + 1]!++] = v;
+    for (let k = keyStart[v]!; k < keyStart[v + 1]!; k++) pairVisit[bucketRange[2 * listedKeys[k]! + 1]!++] = v;
   }
 
   const bestScore = new Float64Array(count);
@@ -1344,9 +1355,9 @@ export function nearestEarlierAbove(
   // Per probe position i: the visits before probeEnd[i] are the partners position i may meet (see below).
   const probeEnd = new Int32Array(maxLength + 1);
   const pairProbeEnd = new Int32Array(maxLength + 1);
-  // Per key of the visit's probe: its directory range, the visit its partners come before, its list.
+  // Per key of the visit's probe: its bucket, its position j (partners come before pairProbeEnd[j]), its list.
   let probeKeys = new Int32Array(0);
-  let probeKeyEnd = new Int32Array(0);
+  let probeKeyDepth = new Int32Array(0);
   let listStart = new Int32Array(0);
   let listEnd = new Int32Array(0);
 
@@ -1424,34 +1435,23 @@ export function nearestEarlierAbove(
       if (probeKeys.length < (probes * (probes - 1)) / 2) {
         const capacity = probes * probes;
         probeKeys = new Int32Array(capacity);
-        probeKeyEnd = new Int32Array(capacity);
+        probeKeyDepth = new Int32Array(capacity);
         listStart = new Int32Array(capacity);
         listEnd = new Int32Array(capacity);
       }
-      let keyTotal = 0;
-      for (let j = 1; j < probes; j++) {
-        const second = elements[from + j]!;
-        const secondClass = classOf[second]!;
-        const mixed = Math.imul(second, 0x85ebca6b);
-        for (let i = 0; i < j; i++) {
-          const first = elements[from + i]!;
-          if (classOf[first] !== secondClass) continue;
-          probeKeys[keyTotal] = 2 * (Math.imul(Math.imul(first, 0x9e3779b1) ^ mixed, 0xc2b2ae35) >>> bucketShift);
-          probeKeyEnd[keyTotal++] = pairProbeEnd[j]!;
-        }
-      }
+      const keyTotal = writePairKeys(elements, from, probes, classOf, bucketShift, probeKeys, 0, probeKeyDepth);
       for (let k = 0; k < keyTotal; k++) {
-        listStart[k] = bucketRange[probeKeys[k]!]!;
-        listEnd[k] = bucketRange[probeKeys[k]! + 1]!;
+        listStart[k] = bucketRange[2 * probeKeys[k]!]!;
+        listEnd[k] = bucketRange[2 * probeKeys[k]! + 1]!;
       }
       const fresh = (stamp << KEY_COUNT_BITS) | 1;
       for (let k = 0; k < keyTotal; k++) {
         const end = listEnd[k]!;
-        const visitEnd = probeKeyEnd[k]!;
+        const visitEnd = pairProbeEnd[probeKeyDepth[k]!]!;
         let p = listStart[k]!;
         while (p < end && pairVisit[p]! < tooShort) p++;
         // A key listed twice by x reads the same start twice, so skips the same run.
-        bucketRange[probeKeys[k]!] = p;
+        bucketRange[2 * probeKeys[k]!] = p;
         for (; p < end; p++) {
           const y = pairVisit[p]!;
           if (y >= visitEnd) break;
