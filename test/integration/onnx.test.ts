@@ -96,13 +96,14 @@ describe('the ONNX backend on an exported tiny model', { skip: torchMissing }, (
   });
 
   it('sampled first tokens are distributed like the worker’s, and a seed reproduces a call', async () => {
+    const FIRST_TOKEN_SAMPLES = 2000;
     const backend = await open();
     // The next token of a self-instruction list is a new problem's first letter (a name): spread out even at
     // T=0.7/top-p 0.9, whereas after a problem's text the base model puts ~92% on the response's leading space.
     const listPrompt = 'Write new arithmetic word problems.\n\n1. Ben has 8 toys. Ben doubles them, finds 9, sells 6. How many?\n2. ';
     const request = (temperature: number, top_p: number): SampleParams => ({
       seed: 9,
-      requests: [{ id: 'q', prompt: listPrompt, n: 400, temperature, top_p, max_tokens: 1 }],
+      requests: [{ id: 'q', prompt: listPrompt, n: FIRST_TOKEN_SAMPLES, temperature, top_p, max_tokens: 1 }],
     });
     for (const [temperature, top_p] of [
       [1, 1],
@@ -110,15 +111,22 @@ describe('the ONNX backend on an exported tiny model', { skip: torchMissing }, (
     ] as const) {
       const counts = async (result: SampleResult) => {
         const tally = new Map<string, number>();
-        for (const sample of result.results[0]!.samples) tally.set(sample.text, (tally.get(sample.text) ?? 0) + 1 / 400);
+        for (const sample of result.results[0]!.samples) tally.set(sample.text, (tally.get(sample.text) ?? 0) + 1 / FIRST_TOKEN_SAMPLES);
         return tally;
       };
       const onnx = await counts(await backend.sample(request(temperature, top_p)));
       const torch = await counts(await worker!.sample(request(temperature, top_p)));
       const keys = new Set([...onnx.keys(), ...torch.keys()]);
       const distance = [...keys].reduce((sum, key) => sum + Math.abs((onnx.get(key) ?? 0) - (torch.get(key) ?? 0)), 0) / 2;
-      // Two samples of 400 from one distribution over a dozen letters differ by ~0.08 in total variation.
-      assert.ok(distance < 0.15, `total variation ${distance.toFixed(3)} at T=${temperature}, top_p=${top_p}`);
+      // The total variation two samples of one distribution show by chance depends on how spread out it is (a
+      // base that writes more names spreads more): expected |p̂ − q̂| per outcome is sqrt(2/π) × sqrt(2p(1−p)/n),
+      // with p the pooled estimate. Twice that sum leaves chance far behind and still catches a wrong
+      // temperature or top-p, which move the distribution by much more.
+      const chance = [...keys].reduce((sum, key) => {
+        const p = ((onnx.get(key) ?? 0) + (torch.get(key) ?? 0)) / 2;
+        return sum + Math.sqrt(2 / Math.PI) * Math.sqrt((2 * p * (1 - p)) / FIRST_TOKEN_SAMPLES);
+      }, 0) / 2;
+      assert.ok(distance < 2 * chance, `total variation ${distance.toFixed(3)} at T=${temperature}, top_p=${top_p}; chance level ${chance.toFixed(3)}`);
       assert.ok(onnx.size > 1, 'sampling at T > 0 gave one outcome only');
     }
     const again = await backend.sample(request(1, 1));

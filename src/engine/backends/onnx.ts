@@ -338,7 +338,8 @@ export class OnnxBackend implements SamplingBackend {
     const responses: number[][] = rows.map(() => []);
     const seen = rows.map(() => new Set<number>());
     const done: (Finished | null)[] = rows.map(() => null);
-    const decode = (ids: readonly number[]) => this.tokenizer.decode(ids as number[], { skip_special_tokens: true });
+    // Transformers.js refuses an empty id list, which a response that ends at its first token (EOS) is.
+    const decode = (ids: readonly number[]) => (ids.length === 0 ? '' : this.tokenizer.decode(ids as number[], { skip_special_tokens: true }));
     /** The rows in the batch, in order; `source[i]` is the feed line of row `batch[i]`. */
     let batch = rows.map((_, r) => r);
     let past: InstanceType<Transformers['DynamicCache']> | undefined;
