@@ -12,7 +12,8 @@
 //   away from the truth. One step holds ~16 labelled items (3 of them move the reading by 0.2), and compared
 //   with the best reading so far, raw readings of a run whose true accuracy never moves fired in 99% of
 //   simulated 20-step runs (binomial, p = 0.65); 4-step means against the start fire in 6% (12% over 40
-//   steps) and still catch a drift from 0.65 to 0.3 over 20 steps in 94% of runs, around step 12.
+//   steps) and still catch a drift from 0.65 to 0.3 over 20 steps in 94% of runs, around step 12
+//   (test/unit/controller.test.ts simulates both).
 // - The probe (SeRL mode, probe.ts: 16 labelled seeds by default, voted on every 2 steps). Its readings are
 //   smoothed over the last 2 probes, since one item of 16 moves accuracy by 6 points:
 //   - probe accuracy at least 0.2 below the best smoothed reading earlier in the run (6–7 of the 32 item

@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { formatStepLine } from '../../src/cli/commands/train';
 import { defaultRunConfig, RunConfigSchema } from '../../src/core/config';
 import { RunPool } from '../../src/core/pool';
+import { createRng } from '../../src/core/random';
 import { isUnanimous, loadLabelledSet, loadRunConfigFile, plannedSteps, scoreResponses } from '../../src/engine/controller';
 import { curatedItems, formatCuratedItem, type CuratedItem } from '../../src/engine/exportItems';
 import { CollapseMonitor, type MonitorReading } from '../../src/engine/monitor';
@@ -141,6 +142,34 @@ describe('CollapseMonitor', () => {
     assert.deepEqual(alerts.slice(0, 9).flat(), []);
     // Steps 7–10 average 0.425: 0.275 below the start's 0.7.
     assert.deepEqual(alerts[9]!.map((alert) => alert.metrics), [{ label_accuracy: 0.425, baseline_label_accuracy: 0.7 }]);
+  });
+
+  it('rarely fires on the noise of 16 labelled items per step, and catches a real drift (simulated runs)', () => {
+    const rng = createRng(5);
+    /** The share of 1,000 simulated 20-step runs in which a label-accuracy alert fired, and its mean step. */
+    const simulate = (accuracyAt: (step: number) => number) => {
+      let fired = 0;
+      let stepSum = 0;
+      for (let run = 0; run < 1000; run++) {
+        const monitor = new CollapseMonitor();
+        for (let step = 1; step <= 20; step++) {
+          let right = 0;
+          for (let item = 0; item < 16; item++) if (rng.next() < accuracyAt(step)) right++;
+          const alerts = monitor.observe(reading(step, { label_accuracy: right / 16 }));
+          if (alerts.some((alert) => 'label_accuracy' in alert.metrics)) {
+            fired++;
+            stepSum += step;
+            break;
+          }
+        }
+      }
+      return { share: fired / 1000, meanStep: stepSum / Math.max(1, fired) };
+    };
+    const steady = simulate(() => 0.65);
+    assert.ok(steady.share < 0.1, `false alarms in ${(steady.share * 100).toFixed(1)}% of steady runs`);
+    const drifting = simulate((step) => 0.65 - (0.35 * (step - 1)) / 19);
+    assert.ok(drifting.share > 0.9, `a drift 0.65 → 0.3 caught in only ${(drifting.share * 100).toFixed(1)}% of runs`);
+    assert.ok(drifting.meanStep < 15, `caught at step ${drifting.meanStep.toFixed(1)} on average`);
   });
 
   it('leaves the label-accuracy state as it was on steps without labelled items', () => {
