@@ -440,7 +440,7 @@ interface JoinTexts {
   elements: Int32Array;
   start: Int32Array;
   /** Texts by visit, and their token counts. */
-  order: readonly number[];
+  order: Int32Array;
   lengthOf: Int32Array;
   /** Scratch for the classes of a shape. */
   classOf: Int8Array;
@@ -1182,10 +1182,9 @@ export function nearestEarlierAbove(
   share: JoinShare = { part: 0, parts: 1 },
   pairKeyShape?: PairKeyShape,
 ): (NearDuplicateMatch<number> | null)[] {
-  if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
-  const count = texts.length;
-  const result: (NearDuplicateMatch<number> | null)[] = new Array<NearDuplicateMatch<number> | null>(count).fill(null);
-  if (threshold >= 1 || count < 2) return result;
+  const plan = prepareJoin(texts, threshold, { pairKeyShape });
+  if (plan !== null) return joinShare(plan, share);
+  const result: (NearDuplicateMatch<number> | null)[] = new Array<NearDuplicateMatch<number> | null>(texts.length).fill(null);
   if (threshold < 0) {
     // Every earlier text qualifies (tokenless ones included): the online index answers that case.
     const index = new NearDuplicateIndex<number>();
@@ -1193,14 +1192,65 @@ export function nearestEarlierAbove(
       result[i] = index.nearestAbove(text, threshold);
       index.add(text, i);
     });
-    return result;
   }
+  return result;
+}
+
+/**
+ * What every share of a join reads and none changes: the texts' tokens, their elements, the visit order and
+ * the filters' lists, all typed arrays, so that threads can share one copy (see JoinPlanOptions.shared).
+ */
+export interface JoinPlan {
+  count: number;
+  threshold: number;
+  vocabularySize: number;
+  elementCount: number;
+  /** Token ids of text i at tokens[start[i] … start[i + 1]); its elements as sorted ranks at the same places of elements. */
+  tokens: Int32Array;
+  start: Int32Array;
+  elements: Int32Array;
+  /** Texts with tokens by visit, their token counts, and firstVisit[n]: the first visit of at least n tokens. */
+  order: Int32Array;
+  lengthOf: Int32Array;
+  firstVisit: Int32Array;
+  pairKeys: boolean;
+  shape: PairKeyShape;
+  classOf: Int8Array;
+  /** The element lists (compressed rows): list e at postVisit/postPosition[head[e] … head[e + 1]). */
+  head: Int32Array;
+  postVisit: Int32Array;
+  postPosition: Int32Array;
+  /** The pair-key lists: bucket b at pairVisit[bucketRange[2b] … bucketRange[2b + 1]); keys hashed >>> bucketShift. */
+  bucketRange: Int32Array;
+  pairVisit: Int32Array;
+  bucketShift: number;
+}
+
+export interface JoinPlanOptions {
+  /** Forces the pair-key filter's shape (one of PAIR_KEY_SHAPES); by default the cheapest for the texts. */
+  pairKeyShape?: PairKeyShape;
+  /**
+   * The plan's arrays in SharedArrayBuffers, written in place: posted to worker threads, every thread reads
+   * the same memory (a copy afterwards cost ~0.15–0.2 s at 100k texts, mostly fresh pages).
+   */
+  shared?: boolean;
+}
+
+/**
+ * The part of nearestEarlierAbove that every share needs, built once; null where the join has no work for
+ * the filters (threshold ≥ 1 or below 0, fewer than two texts: nearestEarlierAbove answers those itself).
+ */
+export function prepareJoin(texts: readonly string[], threshold: number, options: JoinPlanOptions = {}): JoinPlan | null {
+  if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
+  const count = texts.length;
+  if (threshold >= 1 || threshold < 0 || count < 2) return null;
   const lowered = threshold - SLACK;
+  const newInts = options.shared ? (length: number) => new Int32Array(new SharedArrayBuffer(4 * length)) : (length: number) => new Int32Array(length);
 
   // Token ids of every text, then occurrence elements: (token, 1st), (token, 2nd), … as in the online index.
   const vocabulary = new TokenTable(true);
   const ranges = new TokenRanges();
-  const start = new Int32Array(count + 1);
+  const start = newInts(count + 1);
   let tokens = new Int32Array(1 << 16);
   for (let i = 0; i < count; i++) {
     ranges.scan(texts[i]!);
@@ -1210,7 +1260,7 @@ export function nearestEarlierAbove(
     start[i + 1] = from + ranges.count;
   }
   const total = start[count]!;
-  const elements = new Int32Array(total);
+  const elements = newInts(total);
   const firstElement = new Int32Array(vocabulary.size).fill(-1);
   const laterElements: (number[] | undefined)[] = [];
   const occurrences = new Int32Array(vocabulary.size);
@@ -1245,56 +1295,55 @@ export function nearestEarlierAbove(
   for (let i = 0; i < count; i++) elements.subarray(start[i]!, start[i + 1]!).sort();
 
   // Texts with tokens by increasing length, ties in list order (texts without tokens score 0 against all).
-  const order: number[] = [];
-  for (let i = 0; i < count; i++) if (start[i + 1]! > start[i]!) order.push(i);
-  order.sort((a, b) => start[a + 1]! - start[a]! - (start[b + 1]! - start[b]!) || a - b);
+  const visitOrder: number[] = [];
+  for (let i = 0; i < count; i++) if (start[i + 1]! > start[i]!) visitOrder.push(i);
+  visitOrder.sort((a, b) => start[a + 1]! - start[a]! - (start[b + 1]! - start[b]!) || a - b);
+  const order = newInts(visitOrder.length);
+  order.set(visitOrder);
 
   // From here texts are numbered by visit: lists hold visits in increasing order, so the scratch arrays
   // indexed by visit are read roughly in order, and "earlier than x" and "long enough" are visit ranges.
   const visits = order.length;
-  const lengthOf = new Int32Array(visits);
+  const lengthOf = newInts(visits);
   for (let v = 0; v < visits; v++) lengthOf[v] = start[order[v]! + 1]! - start[order[v]!]!;
   const maxLength = visits > 0 ? lengthOf[visits - 1]! : 0;
   // firstVisit[n]: the first visit of a text with at least n tokens (visits when there is none).
-  const firstVisit = new Int32Array(maxLength + 2).fill(visits);
+  const firstVisit = newInts(maxLength + 2).fill(visits);
   for (let v = visits - 1; v >= 0; v--) firstVisit[lengthOf[v]!] = v;
   for (let n = maxLength; n >= 0; n--) firstVisit[n] = Math.min(firstVisit[n]!, firstVisit[n + 1]!);
   // The least overlap of a text of n tokens with any partner of m ≥ n tokens is leastAlone(n) (at m = n).
   const leastAlone = (n: number) => (lowered <= 0 ? 1 : Math.floor(lowered * n) + 1);
   const prefixFor = (n: number, shared: number) => Math.min(n, n - leastAlone(n) + shared);
   const pairKeys = lowered >= PAIR_KEY_MIN_THRESHOLD;
-  const classOf = new Int8Array(elementCount);
-  const shape = pairKeyShape ?? (pairKeys ? choosePairKeyShape({ elements, start, order, lengthOf, classOf, prefixFor, leastAlone }) : PAIR_KEY_SHAPES[0]!);
+  const classOf = options.shared ? new Int8Array(new SharedArrayBuffer(elementCount)) : new Int8Array(elementCount);
+  const shape = options.pairKeyShape ?? (pairKeys ? choosePairKeyShape({ elements, start, order, lengthOf, classOf, prefixFor, leastAlone }) : PAIR_KEY_SHAPES[0]!);
   const pairShared = shape.shared;
-  const keysNeeded = leastPairsWithinClasses(pairShared, shape.classes);
   fillClasses(classOf, shape.classes);
   // Texts that can be in a pair of least overlap below the shape's ℓ: the element lists need no others.
   const elementIndexed = (n: number) => !pairKeys || leastAlone(n) < pairShared;
 
   // The element lists, all built at once (compressed rows): list e holds (visit, position of e in the
   // visit's ordered elements) for every text with e in its indexed prefix, by increasing visit.
-  const head = new Int32Array(elementCount + 1);
+  const head = newInts(elementCount + 1);
   for (let v = 0; v < visits; v++) {
     if (!elementIndexed(lengthOf[v]!)) continue;
     const from = start[order[v]!]!;
     for (let j = prefixFor(lengthOf[v]!, SHARED_IN_PREFIX) - 1; j >= 0; j--) head[elements[from + j]! + 1]++;
   }
   for (let e = 0; e < elementCount; e++) head[e + 1] += head[e]!;
-  const postVisit = new Int32Array(head[elementCount]!);
-  const postPosition = new Int32Array(head[elementCount]!);
-  // Per list, the first entry not yet known to be too short for the current visit (lengths only grow).
-  const cursor = head.slice(0, elementCount);
+  const postVisit = newInts(head[elementCount]!);
+  const postPosition = newInts(head[elementCount]!);
+  const fill = head.slice(0, elementCount);
   for (let v = 0; v < visits; v++) {
     if (!elementIndexed(lengthOf[v]!)) continue;
     const from = start[order[v]!]!;
     const indexed = prefixFor(lengthOf[v]!, SHARED_IN_PREFIX);
     for (let j = 0; j < indexed; j++) {
-      const at = cursor[elements[from + j]!]!++;
+      const at = fill[elements[from + j]!]!++;
       postVisit[at] = v;
       postPosition[at] = j;
     }
   }
-  cursor.set(head.subarray(0, elementCount));
 
   // The pair-key lists: bucket b holds the visits listing a key that hashes to b, by increasing visit, at
   // pairVisit[bucketRange[2b] … bucketRange[2b + 1]) (start and end side by side: one cache line per lookup).
@@ -1310,7 +1359,7 @@ export function nearestEarlierAbove(
   const bucketBits = pairKeys ? Math.min(23, Math.max(10, 30 - Math.clz32(keyCount))) : 0;
   const bucketShift = 32 - bucketBits;
   const buckets = pairKeys ? 1 << bucketBits : 0;
-  const bucketRange = new Int32Array(2 * buckets);
+  const bucketRange = newInts(2 * buckets);
   // Each text's keys are hashed once, into listedKeys (visit v's from keyStart[v]), so that the counting
   // and filling passes below update the directory, cache misses, with no branch between them to keep those
   // misses from overlapping.
@@ -1332,10 +1381,48 @@ export function nearestEarlierAbove(
     bucketRange[2 * b] = bucketRange[2 * b + 1] = at;
     at += size;
   }
-  const pairVisit = new Int32Array(keysListed);
+  const pairVisit = newInts(keysListed);
   for (let v = 0; v < visits && pairKeys; v++) {
     for (let k = keyStart[v]!; k < keyStart[v + 1]!; k++) pairVisit[bucketRange[2 * listedKeys[k]! + 1]!++] = v;
   }
+  // The token list grew while the texts were scanned, so it is the one array copied into shared memory.
+  const planTokens = options.shared ? newInts(total) : tokens.subarray(0, total);
+  if (options.shared) planTokens.set(tokens.subarray(0, total));
+  return {
+    count,
+    threshold,
+    vocabularySize: vocabulary.size,
+    elementCount,
+    tokens: planTokens,
+    start,
+    elements,
+    order,
+    lengthOf,
+    firstVisit,
+    pairKeys,
+    shape,
+    classOf,
+    head,
+    postVisit,
+    postPosition,
+    bucketRange,
+    pairVisit,
+    bucketShift,
+  };
+}
+
+/** One share of the join (see JoinShare) over a prepared plan, which it leaves as it is. */
+export function joinShare(plan: JoinPlan, share: JoinShare): (NearDuplicateMatch<number> | null)[] {
+  const { count, threshold, elementCount, tokens, start, elements, order, lengthOf, firstVisit, pairKeys, shape, classOf, head, postVisit, postPosition, pairVisit, bucketShift } = plan;
+  const lowered = threshold - SLACK;
+  const visits = order.length;
+  const maxLength = visits > 0 ? lengthOf[visits - 1]! : 0;
+  const pairShared = shape.shared;
+  const keysNeeded = leastPairsWithinClasses(pairShared, shape.classes);
+  // Per list, the first entry not yet known to be too short for the current visit (lengths only grow), and per
+  // bucket the same as the start of its range: the share's own copies, as they move.
+  const cursor = head.slice(0, elementCount);
+  const bucketRange = plan.bucketRange.slice();
 
   const bestScore = new Float64Array(count);
   const best = new Int32Array(count).fill(-1);
@@ -1348,7 +1435,7 @@ export function nearestEarlierAbove(
   // Per candidate met through the pair keys: the probing visit's stamp, then the keys met (up to keysNeeded).
   const keyState = new Int32Array(visits);
   const candidates = new Int32Array(visits);
-  const slotOf = new Int32Array(vocabulary.size).fill(-1);
+  const slotOf = new Int32Array(plan.vocabularySize).fill(-1);
   let masks = new Uint32Array(256);
   // Per visit, for the partner lengths n ≤ m: least[n], the least LCS (so overlap) a qualifying pair needs.
   const least = new Int32Array(maxLength + 1);
@@ -1504,6 +1591,7 @@ export function nearestEarlierAbove(
     }
     for (let k = 0; k < m; k++) slotOf[tokens[from + k]!] = -1;
   }
+  const result: (NearDuplicateMatch<number> | null)[] = new Array<NearDuplicateMatch<number> | null>(count).fill(null);
   for (let i = 0; i < count; i++) if (best[i]! >= 0) result[i] = { ref: best[i]!, score: bestScore[i]! };
   return result;
 }

@@ -55,6 +55,13 @@ test('the worker-thread runner returns the join of its texts, and an aborted joi
   const list = texts(createRng(5), 400);
   const run = nearJoinRunner({ workerPath: JOIN_WORKER, parts: 2 });
   assert.deepEqual(await run(list, 0.7, new AbortController().signal), nearestEarlierAbove(list, 0.7));
+  // Joins without a plan (the first worker answers whole, the others with nothing), three threads.
+  const three = nearJoinRunner({ workerPath: JOIN_WORKER, parts: 3 });
+  for (const [threshold, subset] of [[-0.5, list.slice(0, 60)], [1, list], [0.7, list.slice(0, 1)], [0.5, list]] as const) {
+    assert.deepEqual(await three(subset, threshold, new AbortController().signal), nearestEarlierAbove(subset, threshold), `threshold ${threshold}, ${subset.length} texts`);
+  }
+  // The first worker fails: the others, waiting for its plan, are stopped and the join rejects with its error.
+  await assert.rejects(three(list, Number.NaN, new AbortController().signal), /NaN/);
   const aborted = new AbortController();
   const pending = run(list, 0.7, aborted.signal);
   aborted.abort();

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRng, type Rng } from '../../src/core/random';
-import { PAIR_KEY_SHAPES, nearestEarlierAbove, rougeLFromTokens, rougeTokens, type NearDuplicateMatch } from '../../src/core/rouge';
+import { PAIR_KEY_SHAPES, joinShare, mergeNearestEarlier, nearestEarlierAbove, prepareJoin, rougeLFromTokens, rougeTokens, type NearDuplicateMatch } from '../../src/core/rouge';
 
 const NAMES = ['Ava', 'Ben', 'Cleo', 'Dev'];
 const THINGS = ['apples', 'coins', 'cards'];
@@ -120,4 +120,17 @@ describe('nearestEarlierAbove against the naive all-pairs search', () => {
       }
     });
   }
+
+  it('gives the naive answer from one plan in shared memory read by three shares, and leaves the plan as it was', () => {
+    const expected = naive(scores, 0.7);
+    const plan = prepareJoin(texts, 0.7, { shared: true })!;
+    assert.ok(plan.elements.buffer instanceof SharedArrayBuffer && plan.bucketRange.buffer instanceof SharedArrayBuffer && plan.tokens.buffer instanceof SharedArrayBuffer);
+    const before = JSON.stringify(plan);
+    const shares = [0, 1, 2].map((part) => joinShare(plan, { part, parts: 3 }));
+    assert.deepEqual(mergeNearestEarlier(shares), expected);
+    assert.equal(JSON.stringify(plan), before);
+    assert.equal(prepareJoin(texts, 1), null);
+    assert.equal(prepareJoin(texts, -0.1), null);
+    assert.equal(prepareJoin(texts.slice(0, 1), 0.7), null);
+  });
 });
