@@ -1,13 +1,15 @@
-// A worker thread running one share of a near-duplicate join (see nearJoin.ts), so that the server's
-// request loop never waits for it and the shares use every core. The share of part 0 gets the texts and
-// prepares the join for all (tokens, elements, lists: most of a share's work when each did it alone), posts
-// that plan in SharedArrayBuffers, and the other shares read the same memory.
-import { parentPort, workerData } from 'node:worker_threads';
+// A worker thread running shares of near-duplicate joins (see nearJoin.ts), so that the server's request
+// loop never waits for them and the shares use every core. The thread lives on between joins (its code stays
+// compiled). In each join the share of part 0 gets the texts and prepares the join for all (tokens,
+// elements, lists: most of a share's work when each did it alone), posts that plan in SharedArrayBuffers,
+// and the other shares read the same memory.
+import { parentPort } from 'node:worker_threads';
 import { joinShare, nearestEarlierAbove, prepareJoin, type JoinPlan, type JoinShare, type NearDuplicateMatch } from '../src/core/rouge';
 
-export interface NearJoinWorkerData extends JoinShare {
+/** A share of one join; part 0's job carries the texts, the others wait for its plan. */
+export interface NearJoinJob extends JoinShare {
+  kind: 'job';
   threshold: number;
-  /** Given to part 0 only; the other parts wait for its plan. */
   texts?: string[];
 }
 
@@ -37,15 +39,22 @@ function answer(matches: readonly (NearDuplicateMatch<number> | null)[]): void {
   parentPort!.postMessage(message, [refs.buffer, scores.buffer]);
 }
 
-const { texts, threshold, part, parts } = workerData as NearJoinWorkerData;
-if (texts !== undefined) {
+let waiting: NearJoinJob | null = null;
+parentPort!.on('message', (message: NearJoinJob | NearJoinPlanMessage) => {
+  if (message.kind === 'plan') {
+    const { part, parts } = waiting!;
+    waiting = null;
+    answer(message.plan === null ? new Array<null>(message.count).fill(null) : joinShare(message.plan, { part, parts }));
+    return;
+  }
+  const { texts, threshold, part, parts } = message;
+  if (texts === undefined) {
+    waiting = message;
+    return;
+  }
   const plan = prepareJoin(texts, threshold, { shared: true });
-  const message: NearJoinPlanMessage = { kind: 'plan', plan, count: texts.length };
-  parentPort!.postMessage(message);
+  const planMessage: NearJoinPlanMessage = { kind: 'plan', plan, count: texts.length };
+  parentPort!.postMessage(planMessage);
   // Without a plan every share would compute the same whole answer: part 0 gives it, the others nothing.
   answer(plan === null ? nearestEarlierAbove(texts, threshold) : joinShare(plan, { part, parts }));
-} else {
-  parentPort!.once('message', ({ plan, count }: NearJoinPlanMessage) => {
-    answer(plan === null ? new Array<null>(count).fill(null) : joinShare(plan, { part, parts }));
-  });
-}
+});

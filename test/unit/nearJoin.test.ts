@@ -50,7 +50,7 @@ test('merged shares of a join answer exactly what the whole join answers, which 
 
 const JOIN_WORKER = path.resolve(__dirname, '../../dist/nearJoinWorker.js');
 
-test('the worker-thread runner returns the join of its texts, and an aborted join rejects', async (t) => {
+test('the worker-thread runner returns the join of its texts, and an aborted or failed join rejects', async (t) => {
   if (!existsSync(JOIN_WORKER)) return t.skip(`${JOIN_WORKER} is not built (npm run build)`);
   const list = texts(createRng(5), 400);
   const run = nearJoinRunner({ workerPath: JOIN_WORKER, parts: 2 });
@@ -62,6 +62,12 @@ test('the worker-thread runner returns the join of its texts, and an aborted joi
   }
   // The first worker fails: the others, waiting for its plan, are stopped and the join rejects with its error.
   await assert.rejects(three(list, Number.NaN, new AbortController().signal), /NaN/);
+  // Threads are kept between joins (the loop above reused them); after a failure or an abort new ones start,
+  // and two joins at once each get their own.
+  const [a, b] = await Promise.all([three(list, 0.7, new AbortController().signal), three(list.slice(100), 0.6, new AbortController().signal)]);
+  assert.deepEqual(a, nearestEarlierAbove(list, 0.7));
+  assert.deepEqual(b, nearestEarlierAbove(list.slice(100), 0.6));
+  assert.deepEqual(await run(list, 0.8, new AbortController().signal), nearestEarlierAbove(list, 0.8));
   const aborted = new AbortController();
   const pending = run(list, 0.7, aborted.signal);
   aborted.abort();
