@@ -223,7 +223,7 @@ async function largeOpen(lines: string[]): Promise<void> {
   let count = 0;
   const assembled = timed(() => (count = workspace.diagnostics(doc!).length));
   // The join of the first occurrences' instructions, in place and in worker threads.
-  const distinct = doc!.entries.filter((entry) => entry.distinct).map((entry) => entry.item!.instruction!);
+  const distinct = doc!.entries.filter((entry) => entry.distinct).map((entry) => entry.instruction!);
   let inPlace: ReturnType<typeof nearestEarlierAbove> = [];
   const joined = timed(() => (inPlace = nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
   const previousJoin = joinBefore();

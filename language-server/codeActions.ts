@@ -1,7 +1,8 @@
 // Quick fixes for seed-file findings, "fix all of this kind", whitespace normalisation, and source.fixAll.
 import { CodeActionKind, CodeActionTriggerKind, type CodeAction, type CodeActionParams, type Diagnostic as LspDiagnostic, type TextEdit } from 'vscode-languageserver/node';
 import { extractAnswer } from '../src/core/answers';
-import { seedAnswer, type Range } from '../src/core/seeds';
+import { seedAnswer, type Range, type SeedRecord } from '../src/core/seeds';
+import { normalizeWhitespace } from '../src/core/selfInstruct';
 import { suggestFieldName, type DiagnosticCode } from '../src/core/validate';
 import { shiftRange, type SeedDocument, type SeedEntry } from './seedDocument';
 import type { SeedWorkspace } from './workspace';
@@ -20,18 +21,20 @@ function lineDeletion(doc: SeedDocument, line: number): TextEdit {
   return { range: { start, end }, newText: '' };
 }
 
-/** Edits of an entry's field value (JSON-encoded) or key, at the entry's current line. */
-function valueEdit(entry: SeedEntry, field: string, value: string): TextEdit {
-  return { range: shiftRange(entry.item!.rangeOf(field), entry.shift), newText: JSON.stringify(value) };
+/** An edit of a field's value (JSON-encoded), at the entry's current line; `item` is the entry's record. */
+function valueEdit(entry: SeedEntry, item: SeedRecord, field: string, value: string): TextEdit {
+  return { range: shiftRange(item.rangeOf(field), entry.shift), newText: JSON.stringify(value) };
 }
 
 /** Misspelt field renames of an entry: [key range, suggestion], skipping those whose target already exists. */
 function fieldRenames(entry: SeedEntry): TextEdit[] {
-  if (entry.item === null) return [];
+  // A field with a suggestion always has its unknown-field finding: the others need not be parsed again.
+  const item = entry.local.some((diagnostic) => diagnostic.code === 'unknown-field') ? entry.record() : null;
+  if (item === null) return [];
   const edits: TextEdit[] = [];
-  for (const [name, range] of entry.item.fields()) {
+  for (const [name, range] of item.fields()) {
     const suggestion = suggestFieldName(name);
-    if (suggestion === null || suggestion in entry.item.value) continue;
+    if (suggestion === null || suggestion in item.value) continue;
     edits.push({ range: shiftRange(range.key, entry.shift), newText: JSON.stringify(suggestion) });
   }
   return edits;
@@ -64,16 +67,19 @@ export function wrapFinalAnswer(solution: string, answer: string | null): string
 }
 
 function wrapEdit(entry: SeedEntry): TextEdit | null {
-  const solution = entry.item?.value.solution;
-  if (typeof solution !== 'string') return null;
-  const wrapped = wrapFinalAnswer(solution, seedAnswer(entry.item!.value));
-  return wrapped === null ? null : valueEdit(entry, 'solution', wrapped);
+  const item = entry.record();
+  const solution = item?.value.solution;
+  if (item === null || typeof solution !== 'string') return null;
+  const wrapped = wrapFinalAnswer(solution, seedAnswer(item.value));
+  return wrapped === null ? null : valueEdit(entry, item, 'solution', wrapped);
 }
 
 function whitespaceEdit(entry: SeedEntry): TextEdit | null {
-  const { item, normalized } = entry;
-  if (item === null || normalized === null || item.instruction === normalized) return null;
-  return valueEdit(entry, item.instructionField!, normalized);
+  if (entry.instruction === null) return null;
+  const normalized = normalizeWhitespace(entry.instruction);
+  if (normalized === entry.instruction) return null;
+  const item = entry.record()!;
+  return valueEdit(entry, item, item.instructionField!, normalized);
 }
 
 function action(title: string, kind: string, uri: string, edits: TextEdit[], diagnostics?: LspDiagnostic[], preferred = false): CodeAction {
@@ -90,7 +96,7 @@ function duplicateEntries(workspace: SeedWorkspace, doc: SeedDocument): SeedEntr
 
 function fixOne(doc: SeedDocument, diagnostic: LspDiagnostic): CodeAction | null {
   const entry = doc.entryAt(diagnostic.range.start.line);
-  if (entry === null || entry.item === null) return null;
+  if (entry === null || !entry.isItem) return null;
   switch (diagnostic.code as DiagnosticCode) {
     case 'duplicate':
     case 'near-duplicate': {

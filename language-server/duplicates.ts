@@ -3,8 +3,8 @@
 // normalised text is a duplicate of the first; among the first occurrences, an item is a near duplicate
 // of the most similar earlier one with ROUGE-L F1 above the threshold (ties: the earliest).
 import { NearDuplicateIndex, type NearDuplicateMatch } from '../src/core/rouge';
-import { duplicateDiagnostic, instructionRange, NEAR_DUPLICATE_MAX_CHARS, nearDuplicateDiagnostic, type Diagnostic, type OtherItem } from '../src/core/validate';
-import { shiftRange, type SeedDocument, type SeedEntry } from './seedDocument';
+import { duplicateDiagnostic, NEAR_DUPLICATE_MAX_CHARS, nearDuplicateDiagnostic, type Diagnostic, type OtherItem } from '../src/core/validate';
+import type { SeedDocument, SeedEntry } from './seedDocument';
 
 export interface NearLink {
   other: SeedEntry;
@@ -37,18 +37,13 @@ const FILL_AT_ONCE_UP_TO = 1000;
 
 /** Whether an entry takes part in the near-duplicate search (see NEAR_DUPLICATE_MAX_CHARS). */
 function searchable(entry: SeedEntry): boolean {
-  return entry.item!.instruction!.length <= NEAR_DUPLICATE_MAX_CHARS;
+  return entry.instruction!.length <= NEAR_DUPLICATE_MAX_CHARS;
 }
 
 /** Order of items across files: by document URI, then position. */
 export function compareEntries(a: SeedEntry, b: SeedEntry): number {
   if (a.doc === b.doc) return a.index - b.index;
   return a.doc.uri < b.doc.uri ? -1 : 1;
-}
-
-/** The instruction range of an entry's item at its current line. */
-export function currentInstructionRange(entry: SeedEntry): NonNullable<ReturnType<typeof instructionRange>> {
-  return shiftRange(instructionRange(entry.item!), entry.shift);
 }
 
 export class DuplicateTracker {
@@ -132,7 +127,7 @@ export class DuplicateTracker {
       return null;
     }
     this.unindexed = [];
-    this.join = { entries: distinct, texts: distinct.map((entry) => entry.item!.instruction!), threshold: this.threshold };
+    this.join = { entries: distinct, texts: distinct.map((entry) => entry.instruction!), threshold: this.threshold };
     return this.join;
   }
 
@@ -176,7 +171,7 @@ export class DuplicateTracker {
   private indexUntil(deadline: number): boolean {
     while (this.unindexed.length > 0 && performance.now() < deadline) {
       const entry = this.unindexed.pop()!;
-      if (entry.distinct && entry.handle < 0) entry.handle = this.index.add(entry.item!.instruction!, entry);
+      if (entry.distinct && entry.handle < 0) entry.handle = this.index.add(entry.instruction!, entry);
     }
     return this.unindexed.length === 0;
   }
@@ -252,7 +247,7 @@ export class DuplicateTracker {
     const dirty = new Set(this.dirty);
     this.arrivals.clear();
     this.dirty.clear();
-    for (const entry of arrivals) if (entry.handle < 0) entry.handle = this.index.add(entry.item!.instruction!, entry);
+    for (const entry of arrivals) if (entry.handle < 0) entry.handle = this.index.add(entry.instruction!, entry);
     if (this.threshold >= 1) return;
     // A new first occurrence may be the best earlier match of later items. Its matches also give its own
     // best earlier one below, so each entry's matches are searched once.
@@ -297,8 +292,8 @@ export class DuplicateTracker {
   /** The duplicate or near-duplicate finding on an entry, at current positions. */
   diagnosticFor(entry: SeedEntry): Diagnostic | null {
     const first = entry.group?.first;
-    if (first != null && first !== entry) return duplicateDiagnostic(currentInstructionRange(entry), this.otherItem(first, entry));
-    if (entry.near !== null) return nearDuplicateDiagnostic(currentInstructionRange(entry), this.otherItem(entry.near.other, entry), entry.near.score, this.threshold);
+    if (first != null && first !== entry) return duplicateDiagnostic(entry.instructionRange(), this.otherItem(first, entry));
+    if (entry.near !== null) return nearDuplicateDiagnostic(entry.instructionRange(), this.otherItem(entry.near.other, entry), entry.near.score, this.threshold);
     return null;
   }
 
@@ -313,7 +308,7 @@ export class DuplicateTracker {
     if (this.nearPending) return 'pending';
     // Waiting work is left to the next fillIndex, whose caller publishes what it changes.
     this.indexUntil(Infinity);
-    const text = entry.item?.instruction;
+    const text = entry.instruction;
     if (text == null || !searchable(entry)) return null;
     const own = entry.distinct ? entry.handle : -1;
     if (own >= 0) this.index.remove(own);
@@ -326,7 +321,7 @@ export class DuplicateTracker {
   }
 
   otherItem(other: SeedEntry, of: SeedEntry): OtherItem {
-    const range = currentInstructionRange(other);
+    const range = other.instructionRange();
     return other.doc === of.doc ? { range } : { range, file: other.doc.uri, fileName: other.doc.name };
   }
 
@@ -347,7 +342,7 @@ export class DuplicateTracker {
    * only the best match, so each found one is taken out until none is left, then all are put back.
    */
   private matchesAbove(entry: SeedEntry): NearDuplicateMatch<SeedEntry>[] {
-    const text = entry.item!.instruction!;
+    const text = entry.instruction!;
     const found: NearDuplicateMatch<SeedEntry>[] = [];
     const own = entry.handle;
     if (own >= 0) this.index.remove(own);
@@ -355,7 +350,7 @@ export class DuplicateTracker {
       found.push(match);
       this.index.remove(match.ref.handle);
     }
-    for (const { ref } of found) ref.handle = this.index.add(ref.item!.instruction!, ref);
+    for (const { ref } of found) ref.handle = this.index.add(ref.instruction!, ref);
     if (own >= 0) entry.handle = this.index.add(text, entry);
     return found;
   }

@@ -2,8 +2,9 @@
 import { findNodeAtOffset, getLocation, parseTree, type Node as JsonNode } from 'jsonc-parser';
 import { CompletionItemKind, MarkupKind, SymbolKind, type CompletionItem, type DocumentSymbol, type Hover, type Position } from 'vscode-languageserver/node';
 import { answerKey, answersEquivalent, extractAnswer } from '../src/core/answers';
-import { INSTRUCTION_FIELDS, JSON_PARSE_OPTIONS, KNOWN_SEED_FIELDS, seedAnswer, tooDeepAt } from '../src/core/seeds';
-import { currentInstructionRange } from './duplicates';
+import { INSTRUCTION_FIELDS, JSON_PARSE_OPTIONS, KNOWN_SEED_FIELDS, seedAnswer, tooDeepAt, type SeedRecord } from '../src/core/seeds';
+import { normalizeWhitespace } from '../src/core/selfInstruct';
+import { instructionRange } from '../src/core/validate';
 import { shiftRange, type SeedDocument, type SeedEntry } from './seedDocument';
 import type { SeedWorkspace } from './workspace';
 
@@ -27,17 +28,23 @@ function code(text: string): string {
 }
 
 function where(other: SeedEntry, of: SeedEntry): string {
-  const line = currentInstructionRange(other).start.line + 1;
+  const line = other.instructionRange().start.line + 1;
   return other.doc === of.doc ? `line ${line}` : `${escapeMarkdown(other.doc.name)}:${line}`;
+}
+
+/** The instruction with whitespace collapsed, as the rule filters and the duplicate key see it; null without one. */
+function normalizedInstruction(item: SeedRecord): string | null {
+  return item.instruction === null ? null : normalizeWhitespace(item.instruction);
 }
 
 export function seedHover(workspace: SeedWorkspace, doc: SeedDocument, position: Position): Hover | null {
   const entry = doc.entryAt(position.line);
-  if (entry === null || entry.item === null) return null;
-  const { item } = entry;
+  const item = entry?.record() ?? null;
+  if (entry === null || item === null) return null;
+  const normalized = normalizedInstruction(item);
   const lines: string[] = [];
-  if (entry.normalized !== null) {
-    const words = entry.normalized === '' ? 0 : entry.normalized.split(' ').length;
+  if (normalized !== null) {
+    const words = normalized === '' ? 0 : normalized.split(' ').length;
     lines.push(`**Seed item** · ${words} word${words === 1 ? '' : 's'} (SeRL keeps 4–150)`);
   } else {
     lines.push('**Seed item** · no instruction');
@@ -55,7 +62,7 @@ export function seedHover(workspace: SeedWorkspace, doc: SeedDocument, position:
   }
   const first = workspace.tracker.firstOccurrence(entry);
   if (first !== null) lines.push(`- exact duplicate of ${where(first, entry)}`);
-  else if (entry.normalized !== null) {
+  else if (normalized !== null) {
     const nearest = workspace.tracker.nearestNeighbour(entry);
     if (nearest === null) lines.push('- nearest neighbour: none (no other seed item shares a word)');
     else if (nearest === 'pending') lines.push('- nearest neighbour: the near-duplicate search is still running');
@@ -122,19 +129,19 @@ export function seedCompletions(doc: SeedDocument, position: Position): Completi
 
 const SYMBOL_WORDS = 8;
 
-function symbolName(entry: SeedEntry): string {
-  const { item } = entry;
-  const words = entry.normalized?.split(' ') ?? [];
+function symbolName(item: SeedRecord): string {
+  const words = normalizedInstruction(item)?.split(' ') ?? [];
   const firstWords = words.length === 0 ? '(no instruction)' : words.slice(0, SYMBOL_WORDS).join(' ') + (words.length > SYMBOL_WORDS ? ' …' : '');
-  const id = item?.value.id;
+  const id = item.value.id;
   return typeof id === 'string' || typeof id === 'number' ? `${id}: ${firstWords}` : firstWords;
 }
 
 export function seedSymbols(doc: SeedDocument): DocumentSymbol[] {
   return doc.entries.flatMap((entry): DocumentSymbol[] => {
-    if (entry.item === null) return [];
-    const range = shiftRange(entry.item.range, entry.shift);
-    const selectionRange = entry.item.instructionField === null ? range : currentInstructionRange(entry);
-    return [{ name: symbolName(entry), detail: `line ${range.start.line + 1}`, kind: SymbolKind.Object, range, selectionRange }];
+    const item = entry.record();
+    if (item === null) return [];
+    const range = shiftRange(item.range, entry.shift);
+    const selectionRange = shiftRange(instructionRange(item), entry.shift);
+    return [{ name: symbolName(item), detail: `line ${range.start.line + 1}`, kind: SymbolKind.Object, range, selectionRange }];
   });
 }

@@ -4,10 +4,27 @@
 // duplicates.ts and are added when a document's diagnostics are assembled.
 import { TextDocument, type TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import { parseSeedJson, parseSeedLine, type Range, type SeedFormat, type SeedProblem, type SeedRecord } from '../src/core/seeds';
-import { byPosition, checkSeedItem, duplicateKey, hasAnswer, type Diagnostic } from '../src/core/validate';
+import { byPosition, checkSeedItem, duplicateKey, hasAnswer, instructionRange, type Diagnostic } from '../src/core/validate';
 import type { DuplicateGroup, NearLink } from './duplicates';
 
-/** One item (or, in JSONL, one line, blank and broken ones included). */
+/** What an entry knows of its item without holding the parsed value (see SeedEntry). */
+export interface EntrySummary {
+  /** Parse problems and the item's own checks, sorted, at the entry's parse line. */
+  readonly local: readonly Diagnostic[];
+  readonly isItem: boolean;
+  readonly answered: boolean;
+  /** The instruction text (null without one). */
+  readonly instruction: string | null;
+  /** The exact-duplicate key (null without an instruction). */
+  readonly key: string | null;
+}
+
+/**
+ * One item (or, in JSONL, one line, blank and broken ones included). A JSONL entry keeps only what every
+ * publication and the duplicate state read; providers that need the item re-parse the line (`record()`):
+ * a 100k-line file's parsed values, kept, would survive every young-generation collection of the open and
+ * double its cost.
+ */
 export class SeedEntry {
   /** The line (JSONL) or the item's position in the array (JSON); kept current as lines move. */
   index: number;
@@ -17,42 +34,90 @@ export class SeedEntry {
   group: DuplicateGroup | null = null;
   near: NearLink | null = null;
   nearOf: Set<SeedEntry> | null = null;
+  readonly local: readonly Diagnostic[];
+  /** Whether the entry is an item (a JSON object), and whether that item has an answer. */
+  readonly isItem: boolean;
+  readonly answered: boolean;
+  /** The item's instruction text, for the near-duplicate search (null without one). */
+  readonly instruction: string | null;
+  /** The exact-duplicate key: the lower-cased, whitespace-normalised instruction (null without one). */
+  readonly key: string | null;
+  /** Ranges at `parsedAt`, computed on first use: only entries in findings (duplicates, missing answers) ask. */
+  private itemRangeAtParse: Range | null = null;
+  private instructionRangeAtParse: Range | null = null;
 
   constructor(
     readonly doc: SeedDocument,
     /** The line text (JSONL) or '' (JSON, where the document is parsed whole). */
     readonly text: string,
-    /** The line number `item` and `local` were computed at: ranges shift by index − parsedAt. */
+    /** The line number `local` and `record()` are computed at: ranges shift by index − parsedAt. */
     readonly parsedAt: number,
-    readonly item: SeedRecord | null,
-    /** Parse problems and the item's own checks, sorted, at line `parsedAt`. */
-    readonly local: readonly Diagnostic[],
-    /** Whitespace-normalised instruction, or null without one. */
-    readonly normalized: string | null,
+    summary: EntrySummary,
+    /** The item of a .json document, kept (its document is parsed whole on every change anyway); null in JSONL. */
+    private readonly keptRecord: SeedRecord | null = null,
   ) {
     this.index = parsedAt;
-    this.key = normalized === null ? null : duplicateKey(normalized);
-    this.answered = item !== null && hasAnswer(item);
+    this.local = summary.local;
+    this.isItem = summary.isItem;
+    this.answered = summary.answered;
+    this.instruction = summary.instruction;
+    this.key = summary.key;
   }
-
-  /** The exact-duplicate key (null without an instruction), and whether the item has an answer: cached, as every publication reads them for every entry. */
-  readonly key: string | null;
-  readonly answered: boolean;
 
   /** Lines to add to ranges computed at parse time. */
   get shift(): number {
     return this.index - this.parsedAt;
   }
+
+  /** The item, with ranges at line `parsedAt` (JSONL: parsed again from the line on every call), or null. */
+  record(): SeedRecord | null {
+    if (this.keptRecord !== null || !this.isItem) return this.keptRecord;
+    return parseSeedLine(this.text, this.parsedAt).item;
+  }
+
+  /** The item's range at its current line (the entry must be an item). */
+  itemRange(): Range {
+    this.itemRangeAtParse ??= this.record()!.range;
+    return shiftRange(this.itemRangeAtParse, this.shift);
+  }
+
+  /** The instruction's range at its current line (the item's range without one; the entry must be an item). */
+  instructionRange(): Range {
+    this.instructionRangeAtParse ??= instructionRange(this.record()!);
+    return shiftRange(this.instructionRangeAtParse, this.shift);
+  }
 }
 
 const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([]);
+const NO_PROBLEMS: readonly SeedProblem[] = Object.freeze([]);
 
 function problemDiagnostic(problem: SeedProblem): Diagnostic {
   return { range: problem.range, severity: problem.severity, code: problem.code, message: problem.message };
 }
 
-function itemDiagnostics(item: SeedRecord | null): { diagnostics: Diagnostic[]; normalized: string | null } {
-  return item === null ? { diagnostics: [], normalized: null } : checkSeedItem(item);
+/** Parse problems and an item's own checks, sorted. */
+function localDiagnostics(problems: readonly SeedProblem[], own: Diagnostic[]): readonly Diagnostic[] {
+  // Most lines have no finding: they share one empty list.
+  if (problems.length === 0) return own.length === 0 ? NO_DIAGNOSTICS : own.sort(byPosition);
+  return problems.map(problemDiagnostic).concat(own).sort(byPosition);
+}
+
+/**
+ * `text` as a slice of `line` when the line holds it verbatim (no escapes): V8 then keeps a small reference
+ * into the line, which the document keeps anyway, rather than the parser's copy.
+ */
+function sliceOf(line: string, text: string): string {
+  const at = line.indexOf(text);
+  return at < 0 ? text : line.slice(at, at + text.length);
+}
+
+/** What an entry keeps of a parsed line (JSONL) or item (JSON, `line` ''). */
+function summarize(item: SeedRecord | null, problems: readonly SeedProblem[], line: string): EntrySummary {
+  if (item === null) return { local: localDiagnostics(problems, []), isItem: false, answered: false, instruction: null, key: null };
+  const checked = checkSeedItem(item);
+  const key = checked.normalized === null ? null : duplicateKey(checked.normalized);
+  const instruction = item.instruction === null ? null : sliceOf(line, item.instruction);
+  return { local: localDiagnostics(problems, checked.diagnostics), isItem: true, answered: hasAnswer(item), instruction, key };
 }
 
 export function shiftRange(range: Range, lines: number): Range {
@@ -130,7 +195,12 @@ export class SeedDocument {
   /** The entry whose item covers `line`, or null. */
   entryAt(line: number): SeedEntry | null {
     if (this.format === 'jsonl') return this.entries[line] ?? null;
-    return this.entries.find((entry) => entry.item !== null && entry.item.range.start.line <= line && line <= entry.item.range.end.line) ?? null;
+    return (
+      this.entries.find((entry) => {
+        const { range } = entry.record()!;
+        return range.start.line <= line && line <= range.end.line;
+      }) ?? null
+    );
   }
 
   /** Applies the client's changes in order; JSONL re-parses only the lines they touch. */
@@ -195,10 +265,7 @@ export class SeedDocument {
 
   private parseLine(line: number, text: string): SeedEntry {
     const { item, problems } = parseSeedLine(text, line);
-    const checked = itemDiagnostics(item);
-    // Most lines have no finding: they share one empty list rather than allocating three.
-    const local = problems.length === 0 ? (checked.diagnostics.length === 0 ? NO_DIAGNOSTICS : checked.diagnostics.sort(byPosition)) : problems.map(problemDiagnostic).concat(checked.diagnostics).sort(byPosition);
-    return new SeedEntry(this, text, line, item, local, checked.normalized);
+    return new SeedEntry(this, text, line, summarize(item, problems, text));
   }
 
   private setText(text: string): void {
@@ -219,9 +286,6 @@ export class SeedDocument {
   private reparseJson(): void {
     const parsed = parseSeedJson(this.json().getText());
     this.documentProblems = parsed.problems.map(problemDiagnostic);
-    this.entries = parsed.items.map((item, index) => {
-      const checked = itemDiagnostics(item);
-      return new SeedEntry(this, '', index, item, checked.diagnostics, checked.normalized);
-    });
+    this.entries = parsed.items.map((item, index) => new SeedEntry(this, '', index, summarize(item, NO_PROBLEMS, ''), item));
   }
 }

@@ -5,7 +5,7 @@ import { nearestEarlierAbove, type NearDuplicateMatch } from '../src/core/rouge'
 import { declared, DEFAULT_NEAR_DUPLICATE_THRESHOLD, DIAGNOSTIC_CODES, missingAnswerDiagnostic, type Diagnostic, type DiagnosticCode } from '../src/core/validate';
 import type { SeedFileSummary } from '../src/protocol/seedServer';
 import { DuplicateTracker } from './duplicates';
-import { SeedDocument, shiftDiagnostic, shiftRange, type EntryChanges, type SeedEntry } from './seedDocument';
+import { SeedDocument, shiftDiagnostic, type EntryChanges, type SeedEntry } from './seedDocument';
 
 /** Above this many changed entries, rebuilding with the batch join is cheaper than updating entry by entry. */
 const REBUILD_ABOVE = 200;
@@ -173,20 +173,19 @@ export class SeedWorkspace {
     let answered = 0;
     let items = 0;
     for (const entry of doc.entries) {
-      if (entry.item === null) continue;
+      if (!entry.isItem) continue;
       items++;
       if (entry.answered) answered++;
     }
     const answersDeclared = declared(answered, items);
     for (const entry of doc.entries) {
-      const missing = answersDeclared && entry.item !== null && !entry.answered;
+      const missing = answersDeclared && entry.isItem && !entry.answered;
       const duplicate = entry.key === null ? null : this.tracker.diagnosticFor(entry);
       // Most entries have no finding: nothing is allocated for them.
       if (entry.local.length === 0 && !missing && duplicate === null) continue;
       const own: Diagnostic[] = entry.local.map((local) => shiftDiagnostic(local, entry.shift));
       if (missing) {
-        const diagnostic = missingAnswerDiagnostic(entry.item!, answered, items);
-        own.push({ ...diagnostic, range: shiftRange(diagnostic.range, entry.shift) });
+        own.push(missingAnswerDiagnostic(entry.itemRange(), answered, items));
       }
       if (duplicate !== null) own.push(duplicate);
       if (own.length > 1) own.sort(byPositionThenCode);
@@ -204,7 +203,7 @@ export class SeedWorkspace {
       bySeverity[diagnostic.severity]++;
       byCode[diagnostic.code] = (byCode[diagnostic.code] ?? 0) + 1;
     }
-    const items = doc.entries.filter((entry) => entry.item !== null);
+    const items = doc.entries.filter((entry) => entry.isItem);
     return {
       uri: doc.uri,
       open,

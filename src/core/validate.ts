@@ -107,8 +107,8 @@ export function declared(answered: number, total: number): boolean {
 }
 
 /** The error on an item without "answer" in a file that declares answers. */
-export function missingAnswerDiagnostic(item: SeedRecord, answered: number, total: number): Diagnostic {
-  return diagnostic('missing-answer', item.range, `missing "answer": ${answered} of ${total} items in this file have one`);
+export function missingAnswerDiagnostic(itemRange: Range, answered: number, total: number): Diagnostic {
+  return diagnostic('missing-answer', itemRange, `missing "answer": ${answered} of ${total} items in this file have one`);
 }
 
 export interface ItemCheck {
@@ -140,7 +140,7 @@ export function validateSeeds(files: readonly SeedFileInput[], options: Validate
     const answered = answeredCount(file.items);
     const answersDeclared = declared(answered, file.items.length);
     const normalized = file.items.map((item) => {
-      if (answersDeclared && !hasAnswer(item)) diagnostics.push(missingAnswerDiagnostic(item, answered, file.items.length));
+      if (answersDeclared && !hasAnswer(item)) diagnostics.push(missingAnswerDiagnostic(item.range, answered, file.items.length));
       const checked = checkSeedItem(item);
       diagnostics.push(...checked.diagnostics);
       return checked.normalized;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { wrapFinalAnswer } from '../../language-server/codeActions';
+import { seedCodeActions, wrapFinalAnswer } from '../../language-server/codeActions';
 import { nearJoinRunner } from '../../language-server/nearJoin';
-import { seedCompletions, seedSymbols } from '../../language-server/providers';
+import { seedCompletions, seedHover, seedSymbols } from '../../language-server/providers';
 import { validateRunConfig } from '../../language-server/runConfig';
 import { SeedDocument } from '../../language-server/seedDocument';
 import { SeedWorkspace } from '../../language-server/workspace';
@@ -209,6 +209,93 @@ test('document symbols: one per item, named by id or first words, at the current
     ['7: One two three four five six seven eight …', 1],
     ['Short one', 3],
   ]);
+});
+
+/** An insertion of `text` at the start of `line`. */
+function insertAt(line: number, text: string) {
+  return { range: { start: { line, character: 0 }, end: { line, character: 0 } }, text };
+}
+
+/** The range of the first occurrence of `needle` in `line` (the text at that line). */
+function rangeOfText(line: number, text: string, needle: string) {
+  const at = text.indexOf(needle);
+  assert.ok(at >= 0, `${needle} in ${text}`);
+  return { start: { line, character: at }, end: { line, character: at + needle.length } };
+}
+
+test('hover, code actions and symbols re-parse an entry\'s own line and place it where edits moved it', () => {
+  // The item under test has a misspelt field, whitespace to normalise and a bare final answer; the line it
+  // was parsed at holds, after the edits, an unrelated item, so reading the wrong line or shifting twice shows.
+  const target = '{"id": "t1", "problem": "How  many apples does Ava have after buying seven more apples?", "questoin": "?", "answer": "twelve", "solution": "Counting them one by one gives twelve."}';
+  const other = '{"problem": "Ben reads four books on Monday and two more on Tuesday. How many books?", "answer": 6}';
+  const doc = new SeedDocument('file:///w/moved.seed.jsonl', 'jsonl', 'moved', [other, target, other.replace('four', 'five')].join('\n'), 1);
+  const workspace = new SeedWorkspace();
+  workspace.addDocuments([doc]);
+  // Providers asked once before the move, as an editor would.
+  assert.equal(seedSymbols(doc)[1]!.name, 't1: How many apples does Ava have after buying …');
+  workspace.applyEntryChanges([doc], doc.applyChanges([insertAt(0, `${other.replace('four', 'three')}\n\n`)], 2));
+  workspace.applyEntryChanges([doc], doc.applyChanges([insertAt(1, '{"problem": "Chloe has nine marbles and gives away three of them. How many are left?"}\n')], 3));
+  const line = 4;
+  assert.equal(doc.entries[line]!.text, target);
+  assert.notEqual(doc.entries[line]!.parsedAt, line);
+
+  const hover = seedHover(workspace, doc, { line, character: 3 })!;
+  assert.deepEqual(hover.range, { start: { line, character: 0 }, end: { line, character: target.length } });
+  assert.match((hover.contents as { value: string }).value, /^\*\*Seed item\*\* · 11 words.*\n- answer: ` twelve `\n- solution: no final answer can be extracted/);
+  assert.equal(seedHover(workspace, doc, { line: 2, character: 3 }), null, 'the blank line inserted above is no item');
+
+  const symbol = seedSymbols(doc).find((candidate) => candidate.range.start.line === line)!;
+  assert.equal(symbol.name, 't1: How many apples does Ava have after buying …');
+  assert.deepEqual(symbol.selectionRange, rangeOfText(line, target, '"How  many apples does Ava have after buying seven more apples?"'));
+
+  const findings = workspace.diagnostics(doc).filter((diagnostic) => diagnostic.range.start.line === line);
+  assert.deepEqual(findings.map((diagnostic) => diagnostic.code).sort(), ['answer-not-extractable', 'unknown-field']);
+  const context = { diagnostics: findings.map(({ range, code, message }) => ({ range, code, message, source: 'serl' })) };
+  const actions = seedCodeActions(workspace, doc, { textDocument: { uri: doc.uri }, range: { start: { line, character: 0 }, end: { line, character: 0 } }, context });
+  const edits = (title: RegExp) => {
+    const found = actions.find((action) => title.test(action.title));
+    assert.ok(found, `an action titled ${title} among ${actions.map((action) => action.title).join('; ')}`);
+    return found.edit!.changes![doc.uri];
+  };
+  assert.deepEqual(edits(/^Rename the field to "question"/), [{ range: rangeOfText(line, target, '"questoin"'), newText: '"question"' }]);
+  assert.deepEqual(edits(/^Wrap the final answer/), [
+    { range: rangeOfText(line, target, '"Counting them one by one gives twelve."'), newText: JSON.stringify('Counting them one by one gives $\\boxed{twelve}$.') },
+  ]);
+  assert.deepEqual(edits(/^Normalise whitespace in the instruction/), [
+    { range: rangeOfText(line, target, '"How  many apples does Ava have after buying seven more apples?"'), newText: '"How many apples does Ava have after buying seven more apples?"' },
+  ]);
+  const fixAll = seedCodeActions(workspace, doc, { textDocument: { uri: doc.uri }, range: hover.range!, context: { diagnostics: [], only: ['source.fixAll'] } });
+  assert.deepEqual(fixAll[0]!.edit!.changes![doc.uri]!.map((edit) => edit.range.start.line), [line, line, line]);
+});
+
+test('missing-answer and duplicate findings follow their items when lines are inserted above them', () => {
+  const stories = ['Emma has one coin and finds three more under the sofa', 'Sam bakes twelve cookies and eats two of them', 'Grace plants five tulips beside seven roses', '', 'Liam folds eight paper cranes every day for a week', 'Rosa swims four laps before lunch and six after'];
+  const answered = (k: number) => `{"problem": "${stories[k]}. What is the count now?", "answer": ${k}}`;
+  const unanswered = '{"problem": "Dev has ten books and lends four of them to a friend. How many are left?"}';
+  const doc = new SeedDocument('file:///w/answers.seed.jsonl', 'jsonl', 'answers', [answered(1), unanswered, answered(2), answered(1), answered(4)].join('\n'), 1);
+  const workspace = new SeedWorkspace();
+  workspace.addDocuments([doc]);
+  const codesByLine = () => workspace.diagnostics(doc).map((diagnostic) => [diagnostic.range.start.line, diagnostic.code]);
+  assert.deepEqual(codesByLine(), [
+    [1, 'missing-answer'],
+    [3, 'duplicate'],
+  ]);
+  workspace.applyEntryChanges([doc], doc.applyChanges([insertAt(0, `${answered(5)}\n\n`)], 2));
+  assert.deepEqual(codesByLine(), [
+    [3, 'missing-answer'],
+    [5, 'duplicate'],
+  ]);
+  const [missing, duplicate] = workspace.diagnostics(doc);
+  assert.deepEqual(missing!.range, { start: { line: 3, character: 0 }, end: { line: 3, character: unanswered.length } });
+  assert.deepEqual(duplicate!.related![0]!.range.start.line, 2, 'the first occurrence, moved too');
+  assertAgrees(workspace, [doc], 'after the insertion');
+  // Deleting lines above moves them back up.
+  workspace.applyEntryChanges([doc], doc.applyChanges([{ range: { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } }, text: '' }], 3));
+  assert.deepEqual(codesByLine(), [
+    [1, 'missing-answer'],
+    [3, 'duplicate'],
+  ]);
+  assertAgrees(workspace, [doc], 'after the deletion');
 });
 
 test('run configs: unknown keys with a suggestion, invalid values and syntax errors on their exact text', () => {
