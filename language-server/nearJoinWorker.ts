@@ -4,13 +4,13 @@
 // elements, lists: most of a share's work when each did it alone), posts that plan in SharedArrayBuffers,
 // and the other shares read the same memory.
 import { parentPort } from 'node:worker_threads';
-import { joinShare, nearestEarlierAbove, prepareJoin, type JoinPlan, type JoinShare, type NearDuplicateMatch } from '../src/core/rouge';
+import { joinShare, nearestEarlierAbove, prepareJoin, unpackTexts, type JoinPlan, type JoinShare, type NearDuplicateMatch, type PackedTexts } from '../src/core/rouge';
 
 /** A share of one join; part 0's job carries the texts, the others wait for its plan. */
 export interface NearJoinJob extends JoinShare {
   kind: 'job';
   threshold: number;
-  texts?: string[];
+  texts?: PackedTexts;
 }
 
 /** From part 0 to the others (through the main thread): null when nearestEarlierAbove answers without a plan. */
@@ -53,8 +53,8 @@ parentPort!.on('message', (message: NearJoinJob | NearJoinPlanMessage) => {
     return;
   }
   const plan = prepareJoin(texts, threshold, { shared: true });
-  const planMessage: NearJoinPlanMessage = { kind: 'plan', plan, count: texts.length };
+  const planMessage: NearJoinPlanMessage = { kind: 'plan', plan, count: texts.offsets.length - 1 };
   parentPort!.postMessage(planMessage);
   // Without a plan every share would compute the same whole answer: part 0 gives it, the others nothing.
-  answer(plan === null ? nearestEarlierAbove(texts, threshold) : joinShare(plan, { part, parts }));
+  answer(plan === null ? nearestEarlierAbove(unpackTexts(texts), threshold) : joinShare(plan, { part, parts }));
 });

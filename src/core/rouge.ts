@@ -38,7 +38,14 @@ class TokenRanges {
   keys = new Float64Array(64);
 
   scan(text: string): this {
-    if (!this.scanSource(text, true)) this.scanSource(text.toLowerCase(), false);
+    return this.scanRange(text, 0, text.length);
+  }
+
+  /** Scans the text source[from … to). */
+  scanRange(source: string, from: number, to: number): this {
+    if (this.scanSource(source, from, to, true)) return this;
+    const lowered = source.slice(from, to).toLowerCase();
+    this.scanSource(lowered, 0, lowered.length, false);
     return this;
   }
 
@@ -47,13 +54,12 @@ class TokenRanges {
     return this.source.slice(this.starts[k], this.ends[k]).toLowerCase();
   }
 
-  /** Scans `source`; with `asciiOnly`, gives up (returning false) at the first non-ASCII character. */
-  private scanSource(source: string, asciiOnly: boolean): boolean {
-    const length = source.length;
+  /** Scans source[from … to); with `asciiOnly`, gives up (returning false) at the first non-ASCII character. */
+  private scanSource(source: string, from: number, to: number, asciiOnly: boolean): boolean {
     this.source = source;
     this.count = 0;
-    let i = 0;
-    while (i < length) {
+    let i = from;
+    while (i < to) {
       let digit = DIGIT[source.charCodeAt(i)];
       if (digit === 0 || digit === NON_ASCII) {
         if (digit === NON_ASCII && asciiOnly) return false;
@@ -64,7 +70,7 @@ class TokenRanges {
       let key = 0;
       do {
         key = key * 37 + digit;
-        digit = ++i < length ? DIGIT[source.charCodeAt(i)] : 0;
+        digit = ++i < to ? DIGIT[source.charCodeAt(i)] : 0;
       } while (digit !== 0 && digit !== NON_ASCII);
       this.push(start, i, key);
     }
@@ -1128,6 +1134,60 @@ function prefixLength(length: number, threshold: number): number {
   return Math.min(length, length - least + SHARED_IN_PREFIX);
 }
 
+/** Up to this many values, sortRange sorts in place without a call into the engine's sort (per call ~1 µs). */
+const INSERTION_SORT_MAX = 64;
+
+/** Sorts array[from … to) ascending. */
+function sortRange(array: Int32Array, from: number, to: number): void {
+  if (to - from > INSERTION_SORT_MAX) {
+    array.subarray(from, to).sort();
+    return;
+  }
+  for (let k = from + 1; k < to; k++) {
+    const value = array[k]!;
+    let j = k - 1;
+    while (j >= from && array[j]! > value) {
+      array[j + 1] = array[j]!;
+      j--;
+    }
+    array[j + 1] = value;
+  }
+}
+
+/** Bits of the key that one pass of sortByKey sorts by: 2^11 places written at once stay in cache. */
+const RADIX_BITS = 11;
+
+/**
+ * Sorts the first `length` of `keys` (each below 2^bits) and `values` by key, equal keys in their order (an LSD
+ * radix sort: each pass reads in order and writes to at most 2^RADIX_BITS places at once, where writing each
+ * value straight to its final place misses the cache on nearly every write). The values go to `sortedValues`;
+ * returns the sorted keys. `keys` and `values` are used as scratch.
+ */
+function sortByKey(keys: Int32Array, values: Int32Array, length: number, bits: number, sortedValues: Int32Array): Int32Array {
+  const passes = Math.max(1, Math.ceil(bits / RADIX_BITS));
+  const passBits = Math.ceil(bits / passes);
+  const places = new Int32Array((1 << passBits) + 1);
+  let keysFrom = keys;
+  let valuesFrom = values;
+  let keysTo: Int32Array = new Int32Array(length);
+  let valuesTo: Int32Array = new Int32Array(length);
+  for (let pass = 0, shift = 0; pass < passes; pass++, shift += passBits) {
+    const mask = (1 << passBits) - 1;
+    places.fill(0);
+    for (let k = 0; k < length; k++) places[((keysFrom[k]! >>> shift) & mask) + 1]++;
+    for (let d = 1; d <= mask; d++) places[d + 1] += places[d]!;
+    for (let k = 0; k < length; k++) {
+      const at = places[(keysFrom[k]! >>> shift) & mask]!++;
+      keysTo[at] = keysFrom[k]!;
+      valuesTo[at] = valuesFrom[k]!;
+    }
+    [keysFrom, keysTo] = [keysTo, keysFrom];
+    [valuesFrom, valuesTo] = [valuesTo, valuesFrom];
+  }
+  sortedValues.set(valuesFrom.subarray(0, length));
+  return keysFrom;
+}
+
 function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
   const bigger = new Int32Array(size);
   bigger.set(array);
@@ -1237,12 +1297,32 @@ export interface JoinPlanOptions {
 }
 
 /**
+ * Texts as one string, text i at source[offsets[i] … offsets[i + 1]): posted to a thread, one string is copied
+ * in one piece, where an array of strings is cloned string by string (~0.25 s for 100k texts).
+ */
+export interface PackedTexts {
+  source: string;
+  offsets: Int32Array;
+}
+
+export function packTexts(texts: readonly string[]): PackedTexts {
+  const offsets = new Int32Array(texts.length + 1);
+  for (let i = 0; i < texts.length; i++) offsets[i + 1] = offsets[i]! + texts[i]!.length;
+  return { source: texts.join(''), offsets };
+}
+
+export function unpackTexts({ source, offsets }: PackedTexts): string[] {
+  return Array.from({ length: offsets.length - 1 }, (_, i) => source.slice(offsets[i], offsets[i + 1]));
+}
+
+/**
  * The part of nearestEarlierAbove that every share needs, built once; null where the join has no work for
  * the filters (threshold ≥ 1 or below 0, fewer than two texts: nearestEarlierAbove answers those itself).
  */
-export function prepareJoin(texts: readonly string[], threshold: number, options: JoinPlanOptions = {}): JoinPlan | null {
+export function prepareJoin(texts: readonly string[] | PackedTexts, threshold: number, options: JoinPlanOptions = {}): JoinPlan | null {
   if (Number.isNaN(threshold)) throw new RangeError('threshold must be a number, got NaN');
-  const count = texts.length;
+  const packed = 'source' in texts ? texts : null;
+  const count = packed === null ? (texts as readonly string[]).length : packed.offsets.length - 1;
   if (threshold >= 1 || threshold < 0 || count < 2) return null;
   const lowered = threshold - SLACK;
   const newInts = options.shared ? (length: number) => new Int32Array(new SharedArrayBuffer(4 * length)) : (length: number) => new Int32Array(length);
@@ -1253,7 +1333,8 @@ export function prepareJoin(texts: readonly string[], threshold: number, options
   const start = newInts(count + 1);
   let tokens = new Int32Array(1 << 16);
   for (let i = 0; i < count; i++) {
-    ranges.scan(texts[i]!);
+    if (packed === null) ranges.scan((texts as readonly string[])[i]!);
+    else ranges.scanRange(packed.source, packed.offsets[i]!, packed.offsets[i + 1]!);
     const from = start[i]!;
     if (from + ranges.count > tokens.length) tokens = grown(tokens, (from + ranges.count) * 2);
     for (let k = 0; k < ranges.count; k++) tokens[from + k] = vocabulary.intern(ranges, k);
@@ -1292,14 +1373,26 @@ export function prepareJoin(texts: readonly string[], threshold: number, options
   const rank = new Int32Array(elementCount);
   for (let r = 0; r < elementCount; r++) rank[keys[r]! % elementCount] = r;
   for (let k = 0; k < total; k++) elements[k] = rank[elements[k]!]!;
-  for (let i = 0; i < count; i++) elements.subarray(start[i]!, start[i + 1]!).sort();
+  for (let i = 0; i < count; i++) sortRange(elements, start[i]!, start[i + 1]!);
 
-  // Texts with tokens by increasing length, ties in list order (texts without tokens score 0 against all).
-  const visitOrder: number[] = [];
-  for (let i = 0; i < count; i++) if (start[i + 1]! > start[i]!) visitOrder.push(i);
-  visitOrder.sort((a, b) => start[a + 1]! - start[a]! - (start[b + 1]! - start[b]!) || a - b);
-  const order = newInts(visitOrder.length);
-  order.set(visitOrder);
+  // Texts with tokens by increasing length, ties in list order (texts without tokens score 0 against all):
+  // a counting sort, as lengths are small integers.
+  let longest = 0;
+  for (let i = 0; i < count; i++) longest = Math.max(longest, start[i + 1]! - start[i]!);
+  // Per length n ≥ 1, the texts of that length counted, then turned into the visit the first of them takes.
+  const nextVisit = new Int32Array(longest + 1);
+  for (let i = 0; i < count; i++) nextVisit[start[i + 1]! - start[i]!]++;
+  let withTokens = 0;
+  for (let n = 1; n <= longest; n++) {
+    const texts = nextVisit[n]!;
+    nextVisit[n] = withTokens;
+    withTokens += texts;
+  }
+  const order = newInts(withTokens);
+  for (let i = 0; i < count; i++) {
+    const n = start[i + 1]! - start[i]!;
+    if (n > 0) order[nextVisit[n]!++] = i;
+  }
 
   // From here texts are numbered by visit: lists hold visits in increasing order, so the scratch arrays
   // indexed by visit are read roughly in order, and "earlier than x" and "long enough" are visit ranges.
@@ -1360,30 +1453,29 @@ export function prepareJoin(texts: readonly string[], threshold: number, options
   const bucketShift = 32 - bucketBits;
   const buckets = pairKeys ? 1 << bucketBits : 0;
   const bucketRange = newInts(2 * buckets);
-  // Each text's keys are hashed once, into listedKeys (visit v's from keyStart[v]), so that the counting
-  // and filling passes below update the directory, cache misses, with no branch between them to keep those
-  // misses from overlapping.
-  const keyStart = new Int32Array(visits + 1);
+  // Each text's keys (buckets) are listed with its visit, in visit order, then sorted by bucket (stable, so
+  // each bucket's visits stay in order) and the directory filled in one sequential pass.
   let listedKeys = new Int32Array(pairKeys ? Math.max(1024, keyCount) : 0);
+  let listedVisits = new Int32Array(listedKeys.length);
   let keysListed = 0;
   for (let v = 0; v < visits && pairKeys; v++) {
     const from = start[order[v]!]!;
     const prefix = prefixFor(lengthOf[v]!, pairShared);
     const most = (prefix * (prefix - 1)) / 2;
-    if (keysListed + most > listedKeys.length) listedKeys = grown(listedKeys, (keysListed + most) * 2);
-    keysListed = writePairKeys(elements, from, prefix, classOf, bucketShift, listedKeys, keysListed);
-    keyStart[v + 1] = keysListed;
-  }
-  for (let k = 0; k < keysListed; k++) bucketRange[2 * listedKeys[k]! + 1]++;
-  // Counts become ranges; each end first serves as the fill position.
-  for (let b = 0, at = 0; b < buckets; b++) {
-    const size = bucketRange[2 * b + 1]!;
-    bucketRange[2 * b] = bucketRange[2 * b + 1] = at;
-    at += size;
+    if (keysListed + most > listedKeys.length) {
+      listedKeys = grown(listedKeys, (keysListed + most) * 2);
+      listedVisits = grown(listedVisits, listedKeys.length);
+    }
+    const listed = writePairKeys(elements, from, prefix, classOf, bucketShift, listedKeys, keysListed);
+    listedVisits.fill(v, keysListed, listed);
+    keysListed = listed;
   }
   const pairVisit = newInts(keysListed);
-  for (let v = 0; v < visits && pairKeys; v++) {
-    for (let k = keyStart[v]!; k < keyStart[v + 1]!; k++) pairVisit[bucketRange[2 * listedKeys[k]! + 1]!++] = v;
+  const sortedBuckets = sortByKey(listedKeys, listedVisits, keysListed, bucketBits, pairVisit);
+  for (let b = 0, k = 0; b < buckets; b++) {
+    bucketRange[2 * b] = k;
+    while (k < keysListed && sortedBuckets[k] === b) k++;
+    bucketRange[2 * b + 1] = k;
   }
   // The token list grew while the texts were scanned, so it is the one array copied into shared memory.
   const planTokens = options.shared ? newInts(total) : tokens.subarray(0, total);
@@ -1447,6 +1539,7 @@ export function joinShare(plan: JoinPlan, share: JoinShare): (NearDuplicateMatch
   let probeKeyDepth = new Int32Array(0);
   let listStart = new Int32Array(0);
   let listEnd = new Int32Array(0);
+  let listHead = new Int32Array(0);
 
   for (let v = share.part; v < visits; v += share.parts) {
     const x = order[v]!;
@@ -1517,24 +1610,29 @@ export function joinShare(plan: JoinPlan, share: JoinShare): (NearDuplicateMatch
       // pairFrom shrinks as m grows, so the skipped run stops at the too short texts, as for elements.
       const tooShort = firstVisit[shortest]!;
       const elementPartners = firstVisit[pairFrom]!;
-      // The probe's keys first, then their directory ranges, then their lists: the reads of different keys,
-      // cache misses in large arrays, then do not wait for each other.
+      // The probe's keys first, then their directory ranges, then their lists' first entries, then the lists:
+      // the reads of different keys, cache misses in large arrays, then do not wait for each other (each loop
+      // has no branch that depends on a miss; reading the first entries apart made the join 1.45x faster).
       if (probeKeys.length < (probes * (probes - 1)) / 2) {
         const capacity = probes * probes;
         probeKeys = new Int32Array(capacity);
         probeKeyDepth = new Int32Array(capacity);
         listStart = new Int32Array(capacity);
         listEnd = new Int32Array(capacity);
+        listHead = new Int32Array(capacity);
       }
       const keyTotal = writePairKeys(elements, from, probes, classOf, bucketShift, probeKeys, 0, probeKeyDepth);
       for (let k = 0; k < keyTotal; k++) {
         listStart[k] = bucketRange[2 * probeKeys[k]!]!;
         listEnd[k] = bucketRange[2 * probeKeys[k]! + 1]!;
       }
+      for (let k = 0; k < keyTotal; k++) listHead[k] = listStart[k]! < listEnd[k]! ? pairVisit[listStart[k]!]! : visits;
       const fresh = (stamp << KEY_COUNT_BITS) | 1;
       for (let k = 0; k < keyTotal; k++) {
-        const end = listEnd[k]!;
         const visitEnd = pairProbeEnd[probeKeyDepth[k]!]!;
+        // No partner in reach, and none too short to skip (tooShort ≤ visitEnd).
+        if (listHead[k]! >= visitEnd) continue;
+        const end = listEnd[k]!;
         let p = listStart[k]!;
         while (p < end && pairVisit[p]! < tooShort) p++;
         // A key listed twice by x reads the same start twice, so skips the same run.

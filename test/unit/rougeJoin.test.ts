@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRng, type Rng } from '../../src/core/random';
-import { PAIR_KEY_SHAPES, joinShare, mergeNearestEarlier, nearestEarlierAbove, prepareJoin, rougeLFromTokens, rougeTokens, type NearDuplicateMatch } from '../../src/core/rouge';
+import { PAIR_KEY_SHAPES, joinShare, mergeNearestEarlier, nearestEarlierAbove, packTexts, prepareJoin, rougeLFromTokens, rougeTokens, unpackTexts, type NearDuplicateMatch } from '../../src/core/rouge';
 
 const NAMES = ['Ava', 'Ben', 'Cleo', 'Dev'];
 const THINGS = ['apples', 'coins', 'cards'];
@@ -132,5 +132,16 @@ describe('nearestEarlierAbove against the naive all-pairs search', () => {
     assert.equal(prepareJoin(texts, 1), null);
     assert.equal(prepareJoin(texts, -0.1), null);
     assert.equal(prepareJoin(texts.slice(0, 1), 0.7), null);
+  });
+
+  it('gives the naive answer from the texts packed into one string (as posted to a thread), non-ASCII texts among them', () => {
+    // Texts that lowercase to other lengths or to ASCII letters ('İ', the Kelvin sign), and separators between
+    // texts that are token characters once joined: each text must be scanned alone.
+    const mixed = texts.map((text, i) => (i % 7 === 3 ? `${text} İstanbul ÉTÉ \u212Aelvin` : i % 11 === 5 ? `${text}\nnext line` : text));
+    assert.deepEqual(unpackTexts(packTexts(mixed)), mixed);
+    const expected = naive(allScores(mixed), 0.6);
+    assert.deepEqual(joinShare(prepareJoin(packTexts(mixed), 0.6)!, { part: 0, parts: 1 }), expected);
+    assert.deepEqual(nearestEarlierAbove(mixed, 0.6), expected);
+    assert.equal(prepareJoin(packTexts(mixed.slice(0, 1)), 0.7), null);
   });
 });
