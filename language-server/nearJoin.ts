@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { mergeNearestEarlier, type NearDuplicateMatch } from '../src/core/rouge';
+import { mergeNearestEarlier, packTexts, type NearDuplicateMatch } from '../src/core/rouge';
 import type { NearJoinAnswerMessage, NearJoinJob, NearJoinPlanMessage } from './nearJoinWorker';
 import type { NearJoinRunner } from './workspace';
 
@@ -14,6 +14,11 @@ export interface NearJoinRunnerOptions {
   workerPath?: string;
   /** Worker threads per join (default: the available cores, at most 4). */
   parts?: number;
+  /**
+   * Starts the threads now, idle, rather than with the first join (two threads take ~0.25 s to start, which
+   * the first join would wait for): the server starts its runner when it starts.
+   */
+  prestart?: boolean;
 }
 
 /**
@@ -46,8 +51,8 @@ function runShare(worker: Worker, job: NearJoinJob, signal: AbortSignal, onPlan:
 }
 
 /**
- * Runs joins in `parts` worker threads kept between joins: a fresh thread starts in ~0.1 s and runs its first
- * join's code cold, about half as fast as warm. Idle threads do not keep the process alive; an aborted or
+ * Runs joins in `parts` worker threads kept between joins: two fresh threads take ~0.25 s to start and run
+ * their first join's code cold. Idle threads do not keep the process alive; an aborted or
  * failed join terminates its threads (a share cannot be interrupted otherwise), and the next join starts
  * new ones. A join called while another runs gets threads of its own.
  */
@@ -56,7 +61,8 @@ export function nearJoinRunner(options: NearJoinRunnerOptions = {}): NearJoinRun
   const parts = Math.max(1, options.parts ?? Math.min(4, availableParallelism()));
   let idle: Worker[] | null = null;
   const start = (): Worker[] => {
-    const workers = Array.from({ length: parts }, () => new Worker(workerPath, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }));
+    // The worker is one bundle: the parent's loader flags (tsx in tests and benchmarks) would only slow its start (~0.5 s).
+    const workers = Array.from({ length: parts }, () => new Worker(workerPath, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }));
     // A thread that dies while idle takes its set with it: the next join would wait for it forever.
     for (const worker of workers) {
       worker.once('exit', () => {
@@ -65,8 +71,10 @@ export function nearJoinRunner(options: NearJoinRunnerOptions = {}): NearJoinRun
         for (const other of workers) void other.terminate();
       });
     }
+    for (const worker of workers) worker.unref();
     return workers;
   };
+  if (options.prestart) idle = start();
   return async (texts, threshold, signal) => {
     const workers = idle ?? start();
     idle = null;
@@ -79,7 +87,7 @@ export function nearJoinRunner(options: NearJoinRunnerOptions = {}): NearJoinRun
     const [first, ...others] = workers;
     try {
       const shares = await Promise.all([
-        runShare(first!, { kind: 'job', texts: [...texts], threshold, part: 0, parts }, stop.signal, (plan) => {
+        runShare(first!, { kind: 'job', texts: packTexts(texts), threshold, part: 0, parts }, stop.signal, (plan) => {
           for (const worker of others) worker.postMessage(plan);
         }),
         ...others.map((worker, i) => runShare(worker, { kind: 'job', threshold, part: i + 1, parts }, stop.signal)),

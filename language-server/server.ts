@@ -83,7 +83,7 @@ export class SeedLanguageServer {
 
   constructor(private readonly connection: Connection) {
     this.workspace = new SeedWorkspace(DEFAULT_NEAR_DUPLICATE_THRESHOLD, {
-      runJoin: nearJoinRunner(),
+      runJoin: nearJoinRunner({ prestart: true }),
       startJoin: (start) => this.afterPublication(start),
       onJoinComplete: (affected) => {
         this.schedulePublish(affected);

@@ -72,4 +72,9 @@ test('the worker-thread runner returns the join of its texts, and an aborted or 
   const pending = run(list, 0.7, aborted.signal);
   aborted.abort();
   await assert.rejects(pending, /aborted/);
+  // Threads started before the first join (as the server starts them) answer it; idle, they do not keep
+  // this process alive (the test file would not end).
+  const prestarted = nearJoinRunner({ workerPath: JOIN_WORKER, parts: 2, prestart: true });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(await prestarted(list, 0.7, new AbortController().signal), nearestEarlierAbove(list, 0.7));
 });
