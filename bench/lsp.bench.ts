@@ -11,15 +11,16 @@
 // and split over worker threads, against validateSeeds on the same text; over stdio, didOpen to the first
 // publication (every finding but near duplicates) and to the one with near duplicates (the join is in), an
 // edit sent during the join, and the server process's CPU time (its worker threads included). The join's
-// own baseline is the join as it was before the pair-key shapes were chosen per join (JOIN_BEFORE_COMMIT,
-// taken from git into bench/out/), run in place on the same texts.
+// own baseline is the join at JOIN_BEFORE_COMMIT (its src/core and language-server extracted with git archive
+// into bench/out/, its worker bundled there), run in place and in its own worker threads on the same texts.
 // Run: node --import tsx bench/lsp.bench.ts [LINES_SMALL] [LINES_LARGE]   (defaults 10000 and 100000)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { buildSync } from 'esbuild';
 import { nearJoinRunner } from '../language-server/nearJoin';
 import { SeedDocument } from '../language-server/seedDocument';
-import { SeedWorkspace } from '../language-server/workspace';
+import { SeedWorkspace, type NearJoinRunner } from '../language-server/workspace';
 import { createRng, type Rng } from '../src/core/random';
 import { joinShare, nearestEarlierAbove, prepareJoin, type JoinPlan } from '../src/core/rouge';
 import { parseSeedText } from '../src/core/seeds';
@@ -33,8 +34,9 @@ const LARGE = Number(args[1] ?? 100_000);
 const EDITS = 60;
 const EDIT_TARGET_MS = 50;
 const OPEN_TARGET_MS = 1000;
-const JOIN_BEFORE_COMMIT = 'b643772';
-const JOIN_BEFORE_FILE = path.resolve(__dirname, 'out/rouge-lsp-before.ts');
+/** The last commit before the join's fourth pass (prefetched list heads, radix-sorted lists, texts posted as one string). */
+const JOIN_BEFORE_COMMIT = '7e1f838';
+const ROOT = path.resolve(__dirname, '..');
 
 const NAMES = 'Ava Ben Chloe Daniel Emma Farid Grace Hiro Isla Jamal Kira Liam Maya Noah Olivia Priya Quinn Rosa Sam Tara'.split(' ');
 const THINGS = 'apples marbles stickers books pencils cookies coins stamps shells cards tickets balloons cupcakes oranges'.split(' ');
@@ -105,16 +107,26 @@ function processCpuMs(pid: number, mainThreadOnly = false): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-/** The join at JOIN_BEFORE_COMMIT, or null when git cannot show it (no repository). */
-function joinBefore(): typeof nearestEarlierAbove | null {
-  try {
-    const source = execFileSync('git', ['show', `${JOIN_BEFORE_COMMIT}:src/core/rouge.ts`], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' });
-    mkdirSync(path.dirname(JOIN_BEFORE_FILE), { recursive: true });
-    writeFileSync(JOIN_BEFORE_FILE, source);
-  } catch {
-    return null;
+/** The join at JOIN_BEFORE_COMMIT, in place and as a worker-thread runner, or null when git cannot give it (no repository). */
+function joinBefore(): { nearestEarlierAbove: typeof nearestEarlierAbove; nearJoinRunner: typeof nearJoinRunner; workerPath: string } | null {
+  const tree = path.resolve(__dirname, 'out/lsp-before', JOIN_BEFORE_COMMIT);
+  const workerPath = path.join(tree, 'dist/nearJoinWorker.js');
+  if (!existsSync(workerPath)) {
+    try {
+      rmSync(tree, { recursive: true, force: true });
+      mkdirSync(tree, { recursive: true });
+      const archive = execFileSync('git', ['archive', JOIN_BEFORE_COMMIT, 'src/core', 'language-server'], { cwd: ROOT, maxBuffer: 64 << 20 });
+      execFileSync('tar', ['-x', '-C', tree], { input: archive });
+      buildSync({ entryPoints: [path.join(tree, 'language-server/nearJoinWorker.ts')], outfile: workerPath, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent' });
+    } catch {
+      return null;
+    }
   }
-  return (require(JOIN_BEFORE_FILE) as { nearestEarlierAbove: typeof nearestEarlierAbove }).nearestEarlierAbove;
+  return {
+    nearestEarlierAbove: (require(path.join(tree, 'src/core/rouge.ts')) as typeof import('../src/core/rouge')).nearestEarlierAbove,
+    nearJoinRunner: (require(path.join(tree, 'language-server/nearJoin.ts')) as typeof import('../language-server/nearJoin')).nearJoinRunner,
+    workerPath,
+  };
 }
 
 /** Resolves once the server reports no near-duplicate work pending (polled: it is a request). */
@@ -226,19 +238,25 @@ async function largeOpen(lines: string[]): Promise<void> {
   const distinct = doc!.entries.filter((entry) => entry.distinct).map((entry) => entry.instruction!);
   let inPlace: ReturnType<typeof nearestEarlierAbove> = [];
   const joined = timed(() => (inPlace = nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
-  const previousJoin = joinBefore();
+  const previous = joinBefore();
   let previousAnswer: ReturnType<typeof nearestEarlierAbove> = [];
-  const before = previousJoin === null ? null : timed(() => (previousAnswer = previousJoin(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
+  const before = previous === null ? null : timed(() => (previousAnswer = previous.nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
   if (before !== null && JSON.stringify(previousAnswer) !== JSON.stringify(inPlace)) throw new Error(`the join disagrees with the join at ${JOIN_BEFORE_COMMIT}`);
   const workerPath = path.resolve(__dirname, '../dist/nearJoinWorker.js');
-  // A fresh runner's first join (new threads, cold code), then a second join on its kept threads.
-  const runner = nearJoinRunner({ workerPath, parts: 2 });
-  const threadJoin = () => timedAsync(async () => {
-    const answer = await runner(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD, new AbortController().signal);
-    if (JSON.stringify(answer) !== JSON.stringify(inPlace)) throw new Error('the worker-thread join disagrees with the join in place');
-  });
-  const threads = existsSync(workerPath) ? await threadJoin() : null;
-  const warmThreads = threads === null ? null : await threadJoin();
+  // A fresh runner's first join (new threads, cold code), then a second join on its kept threads; the same
+  // with the runner at JOIN_BEFORE_COMMIT, alternating, so that both meet the same load.
+  const threadJoins = (runner: NearJoinRunner) => async () =>
+    timedAsync(async () => {
+      const answer = await runner(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD, new AbortController().signal);
+      if (JSON.stringify(answer) !== JSON.stringify(inPlace)) throw new Error('a worker-thread join disagrees with the join in place');
+    });
+  const threadJoin = threadJoins(nearJoinRunner({ workerPath, parts: 2 }));
+  const threadJoinBefore = previous === null ? null : threadJoins(previous.nearJoinRunner({ workerPath: previous.workerPath, parts: 2 }));
+  const built = existsSync(workerPath);
+  const threads = built ? await threadJoin() : null;
+  const threadsBefore = built && threadJoinBefore !== null ? await threadJoinBefore() : null;
+  const warmThreads = built ? await threadJoin() : null;
+  const warmThreadsBefore = built && threadJoinBefore !== null ? await threadJoinBefore() : null;
   // What the worker threads run, here one step after the other: the first thread's plan, then the two shares
   // reading it; with two free cores the threads' wall time is the plan's and the larger share's (the shared
   // machine rarely has two free cores, so the threads' own figure may not show it).
@@ -257,7 +275,10 @@ async function largeOpen(lines: string[]): Promise<void> {
         (before === null ? ' (git unavailable: no baseline join)' : ` (the join at ${JOIN_BEFORE_COMMIT} ${ms(before[measure])} → ratio ${(before[measure] / joined[measure]).toFixed(2)}×, same answers)`) +
         (threads === null || warmThreads === null
           ? ' (dist/nearJoinWorker.js not built: no worker-thread figure)'
-          : `, in 2 new worker threads ${ms(threads[measure])} (${(joined[measure] / threads[measure]).toFixed(2)}× faster), again on those threads ${ms(warmThreads[measure])} (${(joined[measure] / warmThreads[measure]).toFixed(2)}× faster)`) +
+          : `, in 2 new worker threads ${ms(threads[measure])} (${(joined[measure] / threads[measure]).toFixed(2)}× faster), again on those threads ${ms(warmThreads[measure])} (${(joined[measure] / warmThreads[measure]).toFixed(2)}× faster)` +
+            (threadsBefore === null || warmThreadsBefore === null
+              ? ''
+              : ` (the runner at ${JOIN_BEFORE_COMMIT}: ${ms(threadsBefore[measure])} → ratio ${(threadsBefore[measure] / threads[measure]).toFixed(2)}×, again ${ms(warmThreadsBefore[measure])} → ratio ${(warmThreadsBefore[measure] / warmThreads[measure]).toFixed(2)}×)`)) +
         `, in place one step after the other: its plan ${ms(prepared[measure])}, its 2 shares ${ms(shares[0]![measure])} + ${ms(shares[1]![measure])} (plan + the larger share ${(joined[measure] / (prepared[measure] + largerShare)).toFixed(2)}× faster than the whole)` +
         `; total in place ${ms(total)} = ${(total / OPEN_TARGET_MS).toFixed(2)}× the target; validateSeeds on the same text ${ms(baseline[measure])} → ratio ${(baseline[measure] / total).toFixed(2)}×`,
     );
