@@ -4,7 +4,6 @@ import { CompletionItemKind, MarkupKind, SymbolKind, type CompletionItem, type D
 import { answerKey, answersEquivalent, extractAnswer } from '../src/core/answers';
 import { INSTRUCTION_FIELDS, JSON_PARSE_OPTIONS, KNOWN_SEED_FIELDS, seedAnswer, tooDeepAt, type SeedRecord } from '../src/core/seeds';
 import { normalizeWhitespace } from '../src/core/selfInstruct';
-import { instructionRange } from '../src/core/validate';
 import { shiftRange, type SeedDocument, type SeedEntry } from './seedDocument';
 import type { SeedWorkspace } from './workspace';
 
@@ -141,7 +140,7 @@ export function seedSymbols(doc: SeedDocument): DocumentSymbol[] {
     const item = entry.record();
     if (item === null) return [];
     const range = shiftRange(item.range, entry.shift);
-    const selectionRange = shiftRange(instructionRange(item), entry.shift);
+    const selectionRange = entry.instructionRange(item);
     return [{ name: symbolName(item), detail: `line ${range.start.line + 1}`, kind: SymbolKind.Object, range, selectionRange }];
   });
 }

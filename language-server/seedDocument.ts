@@ -42,7 +42,7 @@ export class SeedEntry {
   readonly instruction: string | null;
   /** The exact-duplicate key: the lower-cased, whitespace-normalised instruction (null without one). */
   readonly key: string | null;
-  /** Ranges at `parsedAt`, computed on first use: only entries in findings (duplicates, missing answers) ask. */
+  /** Ranges at `parsedAt`, computed on first use (by findings on the entry, document symbols). */
   private itemRangeAtParse: Range | null = null;
   private instructionRangeAtParse: Range | null = null;
 
@@ -81,9 +81,13 @@ export class SeedEntry {
     return shiftRange(this.itemRangeAtParse, this.shift);
   }
 
-  /** The instruction's range at its current line (the item's range without one; the entry must be an item). */
-  instructionRange(): Range {
-    this.instructionRangeAtParse ??= instructionRange(this.record()!);
+  /**
+   * The instruction's range at its current line (the item's range without one; the entry must be an item).
+   * Cached: duplicate findings and document symbols ask on every request, and locating a field parses the line's tree.
+   * @param item the entry's record, when the caller has it at hand
+   */
+  instructionRange(item?: SeedRecord): Range {
+    this.instructionRangeAtParse ??= instructionRange(item ?? this.record()!);
     return shiftRange(this.instructionRangeAtParse, this.shift);
   }
 }
