@@ -15,18 +15,17 @@
 // into bench/out/, its worker bundled there), run in place and in its own worker threads on the same texts.
 // Run: node --import tsx bench/lsp.bench.ts [LINES_SMALL] [LINES_LARGE]   (defaults 10000 and 100000)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
-import { nearJoinRunner } from '../language-server/nearJoin';
+import { build } from 'esbuild';
 import { SeedDocument } from '../language-server/seedDocument';
-import { SeedWorkspace, type NearJoinRunner } from '../language-server/workspace';
+import { SeedWorkspace } from '../language-server/workspace';
 import { createRng, type Rng } from '../src/core/random';
 import { joinShare, nearestEarlierAbove, prepareJoin, type JoinPlan } from '../src/core/rouge';
 import { parseSeedText } from '../src/core/seeds';
 import { DEFAULT_NEAR_DUPLICATE_THRESHOLD, validateSeeds } from '../src/core/validate';
 import { SeedSummaryRequest, SeedSummarySchema } from '../src/protocol/seedServer';
-import { startServer, type ServerSession } from '../test/integration/language-server-client';
+import { SERVER_PATH, startServer, type ServerSession } from '../test/integration/language-server-client';
 
 const args = process.argv.slice(2);
 const SMALL = Number(args[0] ?? 10_000);
@@ -92,40 +91,49 @@ function timed(run: () => void): { wall: number; cpu: number } {
   return { wall, cpu: (user + system) / 1000 };
 }
 
-async function timedAsync(run: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  await run();
-  const wall = performance.now() - started;
-  const { user, system } = process.cpuUsage(cpuBefore);
-  return { wall, cpu: (user + system) / 1000 };
-}
-
 /** CPU milliseconds (user + system) a child process has used so far: all its threads, or only its main thread. */
 function processCpuMs(pid: number, mainThreadOnly = false): number {
   const fields = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-/** The join at JOIN_BEFORE_COMMIT, in place and as a worker-thread runner, or null when git cannot give it (no repository). */
-function joinBefore(): { nearestEarlierAbove: typeof nearestEarlierAbove; nearJoinRunner: typeof nearJoinRunner; workerPath: string } | null {
+interface TreeBefore {
+  nearestEarlierAbove: typeof nearestEarlierAbove;
+  /** The runner bundled (its threads started from plain node, as in the server), and its worker. */
+  runnerPath: string;
+  workerPath: string;
+  serverPath: string;
+}
+
+/**
+ * The language server at JOIN_BEFORE_COMMIT: src/ and language-server/ extracted with git archive, the server,
+ * its join worker and the runner bundled as scripts/build.mjs bundles them; null without git (no repository).
+ */
+async function treeBefore(): Promise<TreeBefore | null> {
   const tree = path.resolve(__dirname, 'out/lsp-before', JOIN_BEFORE_COMMIT);
-  const workerPath = path.join(tree, 'dist/nearJoinWorker.js');
-  if (!existsSync(workerPath)) {
+  const dist = (file: string) => path.join(tree, 'dist', file);
+  if (!existsSync(dist('server.js'))) {
     try {
       rmSync(tree, { recursive: true, force: true });
-      mkdirSync(tree, { recursive: true });
-      const archive = execFileSync('git', ['archive', JOIN_BEFORE_COMMIT, 'src/core', 'language-server'], { cwd: ROOT, maxBuffer: 64 << 20 });
+      mkdirSync(dist(''), { recursive: true });
+      const archive = execFileSync('git', ['archive', JOIN_BEFORE_COMMIT, 'src', 'language-server'], { cwd: ROOT, maxBuffer: 64 << 20 });
       execFileSync('tar', ['-x', '-C', tree], { input: archive });
-      buildSync({ entryPoints: [path.join(tree, 'language-server/nearJoinWorker.ts')], outfile: workerPath, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent' });
-    } catch {
+      const { bundleOptions, computeEngineOnDemand } = await import('../scripts/bundles.mjs');
+      const options = { ...bundleOptions(), logLevel: 'warning' as const };
+      await build({ ...options, entryPoints: [path.join(tree, 'language-server/server.ts')], outfile: dist('server.js'), plugins: [computeEngineOnDemand] });
+      await build({ ...options, entryPoints: [path.join(tree, 'language-server/nearJoinWorker.ts')], outfile: dist('nearJoinWorker.js') });
+      await build({ ...options, entryPoints: [path.join(tree, 'language-server/nearJoin.ts')], outfile: dist('nearJoin.js') });
+      copyFileSync(path.join(ROOT, 'dist/compute-engine.js'), dist('compute-engine.js'));
+    } catch (error) {
+      console.log(`no baseline at ${JOIN_BEFORE_COMMIT}: ${(error as Error).message}`);
       return null;
     }
   }
   return {
     nearestEarlierAbove: (require(path.join(tree, 'src/core/rouge.ts')) as typeof import('../src/core/rouge')).nearestEarlierAbove,
-    nearJoinRunner: (require(path.join(tree, 'language-server/nearJoin.ts')) as typeof import('../language-server/nearJoin')).nearJoinRunner,
-    workerPath,
+    runnerPath: dist('nearJoin.js'),
+    workerPath: dist('nearJoinWorker.js'),
+    serverPath: dist('server.js'),
   };
 }
 
@@ -238,25 +246,14 @@ async function largeOpen(lines: string[]): Promise<void> {
   const distinct = doc!.entries.filter((entry) => entry.distinct).map((entry) => entry.instruction!);
   let inPlace: ReturnType<typeof nearestEarlierAbove> = [];
   const joined = timed(() => (inPlace = nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
-  const previous = joinBefore();
+  const previous = await treeBefore();
   let previousAnswer: ReturnType<typeof nearestEarlierAbove> = [];
   const before = previous === null ? null : timed(() => (previousAnswer = previous.nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
   if (before !== null && JSON.stringify(previousAnswer) !== JSON.stringify(inPlace)) throw new Error(`the join disagrees with the join at ${JOIN_BEFORE_COMMIT}`);
   const workerPath = path.resolve(__dirname, '../dist/nearJoinWorker.js');
-  // A fresh runner's first join (new threads, cold code), then a second join on its kept threads; the same
-  // with the runner at JOIN_BEFORE_COMMIT, alternating, so that both meet the same load.
-  const threadJoins = (runner: NearJoinRunner) => async () =>
-    timedAsync(async () => {
-      const answer = await runner(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD, new AbortController().signal);
-      if (JSON.stringify(answer) !== JSON.stringify(inPlace)) throw new Error('a worker-thread join disagrees with the join in place');
-    });
-  const threadJoin = threadJoins(nearJoinRunner({ workerPath, parts: 2 }));
-  const threadJoinBefore = previous === null ? null : threadJoins(previous.nearJoinRunner({ workerPath: previous.workerPath, parts: 2 }));
-  const built = existsSync(workerPath);
-  const threads = built ? await threadJoin() : null;
-  const threadsBefore = built && threadJoinBefore !== null ? await threadJoinBefore() : null;
-  const warmThreads = built ? await threadJoin() : null;
-  const warmThreadsBefore = built && threadJoinBefore !== null ? await threadJoinBefore() : null;
+  const inThreads = existsSync(workerPath) ? await joinsInThreads(distinct, inPlace, workerPath, previous) : null;
+  const [threads, warmThreads] = inThreads?.current ?? [null, null];
+  const [threadsBefore, warmThreadsBefore] = inThreads?.before ?? [null, null];
   // What the worker threads run, here one step after the other: the first thread's plan, then the two shares
   // reading it; with two free cores the threads' wall time is the plan's and the larger share's (the shared
   // machine rarely has two free cores, so the threads' own figure may not show it).
@@ -275,20 +272,52 @@ async function largeOpen(lines: string[]): Promise<void> {
         (before === null ? ' (git unavailable: no baseline join)' : ` (the join at ${JOIN_BEFORE_COMMIT} ${ms(before[measure])} → ratio ${(before[measure] / joined[measure]).toFixed(2)}×, same answers)`) +
         (threads === null || warmThreads === null
           ? ' (dist/nearJoinWorker.js not built: no worker-thread figure)'
-          : `, in 2 new worker threads ${ms(threads[measure])} (${(joined[measure] / threads[measure]).toFixed(2)}× faster), again on those threads ${ms(warmThreads[measure])} (${(joined[measure] / warmThreads[measure]).toFixed(2)}× faster)` +
+          : `, in 2 worker threads (started beforehand, as the server starts them) ${ms(threads[measure])} (${(joined[measure] / threads[measure]).toFixed(2)}× faster), again on those threads ${ms(warmThreads[measure])} (${(joined[measure] / warmThreads[measure]).toFixed(2)}× faster)` +
             (threadsBefore === null || warmThreadsBefore === null
               ? ''
-              : ` (the runner at ${JOIN_BEFORE_COMMIT}: ${ms(threadsBefore[measure])} → ratio ${(threadsBefore[measure] / threads[measure]).toFixed(2)}×, again ${ms(warmThreadsBefore[measure])} → ratio ${(warmThreadsBefore[measure] / warmThreads[measure]).toFixed(2)}×)`)) +
+              : ` (the runner at ${JOIN_BEFORE_COMMIT}, new threads: ${ms(threadsBefore[measure])} → ratio ${(threadsBefore[measure] / threads[measure]).toFixed(2)}×, again ${ms(warmThreadsBefore[measure])} → ratio ${(warmThreadsBefore[measure] / warmThreads[measure]).toFixed(2)}×)`)) +
         `, in place one step after the other: its plan ${ms(prepared[measure])}, its 2 shares ${ms(shares[0]![measure])} + ${ms(shares[1]![measure])} (plan + the larger share ${(joined[measure] / (prepared[measure] + largerShare)).toFixed(2)}× faster than the whole)` +
         `; total in place ${ms(total)} = ${(total / OPEN_TARGET_MS).toFixed(2)}× the target; validateSeeds on the same text ${ms(baseline[measure])} → ratio ${(baseline[measure] / total).toFixed(2)}×`,
     );
   }
 }
 
+type Timing = { wall: number; cpu: number };
+
+/**
+ * Two joins on one 2-thread runner, in a plain node process (bench/lsp-join-threads.mjs): the current runner
+ * with its threads started first, and the one at JOIN_BEFORE_COMMIT, alternating twice; per runner the better
+ * of the two rounds, for its first join and for its second.
+ */
+async function joinsInThreads(texts: string[], inPlace: unknown, workerPath: string, previous: TreeBefore | null): Promise<{ current: Timing[]; before: Timing[] | null }> {
+  const out = path.resolve(__dirname, 'out');
+  const textsFile = path.join(out, 'lsp-join-texts.json');
+  const runnerPath = path.join(out, 'lsp-current-nearJoin.js');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(textsFile, JSON.stringify(texts));
+  const { bundleOptions } = await import('../scripts/bundles.mjs');
+  await build({ ...bundleOptions(), logLevel: 'warning', entryPoints: [path.resolve(__dirname, '../language-server/nearJoin.ts')], outfile: runnerPath });
+  const run = (runner: string, worker: string, mode: string): Timing[] => {
+    const output = execFileSync(process.execPath, [path.resolve(__dirname, 'lsp-join-threads.mjs'), runner, worker, textsFile, String(DEFAULT_NEAR_DUPLICATE_THRESHOLD), mode], { maxBuffer: 256 << 20, encoding: 'utf8' });
+    const { joins, answer } = JSON.parse(output) as { joins: Timing[]; answer: unknown };
+    if (JSON.stringify(answer) !== JSON.stringify(inPlace)) throw new Error(`the worker-thread join of ${runner} disagrees with the join in place`);
+    return joins;
+  };
+  const better = (a: Timing[], b: Timing[]) => a.map((timing, k) => ({ wall: Math.min(timing.wall, b[k]!.wall), cpu: Math.min(timing.cpu, b[k]!.cpu) }));
+  const rounds: { current: Timing[]; before: Timing[] | null }[] = [];
+  for (let round = 0; round < 2; round++) {
+    const current = run(runnerPath, workerPath, 'prestart');
+    rounds.push({ current, before: previous === null ? null : run(previous.runnerPath, previous.workerPath, 'new') });
+  }
+  return { current: better(rounds[0]!.current, rounds[1]!.current), before: previous === null ? null : better(rounds[0]!.before!, rounds[1]!.before!) };
+}
+
 /** Opening the large file in the built server: first publication, an edit during the join, the near duplicates. */
-async function largeOpenOverStdio(lines: string[]): Promise<void> {
-  const server = await startServer();
+async function largeOpenOverStdio(lines: string[], serverPath: string, label: string): Promise<void> {
+  const server = await startServer({ serverPath });
   try {
+    // A running server, as when a user opens the file (the current server starts its join threads meanwhile).
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const uri = 'file:///bench/large-stdio.seed.jsonl';
     const pid = server.child.pid!;
     const cpuBefore = processCpuMs(pid);
@@ -313,7 +342,7 @@ async function largeOpenOverStdio(lines: string[]): Promise<void> {
     const settledMs = performance.now() - started;
     const near = withNear.diagnostics.filter((diagnostic) => diagnostic.code === 'near-duplicate').length;
     console.log(
-      `open ${lines.length} lines over stdio: didOpen → first publishDiagnostics ${ms(firstMs)} wall, ${ms(firstCpu)} CPU of the server's main thread (${first.diagnostics.length} diagnostics, no near duplicates yet) = ${(firstCpu / OPEN_TARGET_MS).toFixed(2)}× the target in CPU time; ` +
+      `${label}: open ${lines.length} lines over stdio: didOpen → first publishDiagnostics ${ms(firstMs)} wall, ${ms(firstCpu)} CPU of the server's main thread (${first.diagnostics.length} diagnostics, no near duplicates yet) = ${(firstCpu / OPEN_TARGET_MS).toFixed(2)}× the target in CPU time; ` +
         `an edit during the join answered in ${ms(editMs)}; near duplicates published after ${ms(nearMs)} wall, ${ms(nearCpu)} server CPU, all threads (${near} near duplicates); serl/seedSummary reports no near-duplicate work pending after ${ms(settledMs)}`,
     );
   } finally {
@@ -328,7 +357,13 @@ async function main(): Promise<void> {
   else console.log('over stdio: dist/server.js not built (npm run build); skipped');
   const large = generate(LARGE, 7);
   await largeOpen(large);
-  if (existsSync(path.resolve(__dirname, '../dist/server.js'))) await largeOpenOverStdio(large);
+  if (!existsSync(SERVER_PATH)) return;
+  // The server at JOIN_BEFORE_COMMIT, alternating with the current one, so that both meet the same load.
+  const previous = await treeBefore();
+  for (let round = 0; round < 2; round++) {
+    await largeOpenOverStdio(large, SERVER_PATH, 'current server');
+    if (previous !== null) await largeOpenOverStdio(large, previous.serverPath, `server at ${JOIN_BEFORE_COMMIT}`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -38,8 +38,8 @@ export interface ServerSession {
   stop(): Promise<void>;
 }
 
-export async function startServer(options: { rootUri?: string | null; initializationOptions?: unknown; watchFiles?: boolean } = {}): Promise<ServerSession> {
-  const child = spawn(process.execPath, [SERVER_PATH, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+export async function startServer(options: { rootUri?: string | null; initializationOptions?: unknown; watchFiles?: boolean; serverPath?: string } = {}): Promise<ServerSession> {
+  const child = spawn(process.execPath, [options.serverPath ?? SERVER_PATH, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
