@@ -309,11 +309,6 @@ export class SeedLanguageServer {
   }
 
   /**
-   * Publishes the documents' current diagnostics after the debounce delay. While a publication is still
-   * being written (a client slower to read than edits arrive), later ones wait and merge: each document is
-   * then published once, at its latest version, and unread diagnostics never pile up in the server.
-   */
-  /**
    * Runs `then` once the publications scheduled so far have been written; asked from within a handler,
    * which schedules its publication after the call, so the check waits for the handler to finish.
    */
@@ -330,6 +325,11 @@ export class SeedLanguageServer {
     for (const then of waiting) setImmediate(then);
   }
 
+  /**
+   * Publishes the documents' current diagnostics after the debounce delay. While a publication is still
+   * being written (a client slower to read than edits arrive), later ones wait and merge: each document is
+   * then published once, at its latest version, and unread diagnostics never pile up in the server.
+   */
   private schedulePublish(docs: Iterable<SeedDocument>): void {
     for (const doc of docs) this.pending.add(doc);
     if (this.pending.size === 0 || this.publishTimer !== undefined || this.publishing) return;
