@@ -21,12 +21,6 @@ export interface NearJoinRunnerOptions {
   prestart?: boolean;
 }
 
-/**
- * Part 0 receives the texts as a structured clone, all new objects: with the default young generation that
- * worker spends much of its time copying them between scavenges (100k-text join: 2 threads 2.7 s -> 1.8 s wall).
- */
-const WORKER_YOUNG_GENERATION_MB = 64;
-
 /** Posts one share's job to `worker`; `onPlan` gets part 0's plan message, to pass on to the other parts. */
 function runShare(worker: Worker, job: NearJoinJob, signal: AbortSignal, onPlan: (message: NearJoinPlanMessage) => void = () => {}): Promise<(NearDuplicateMatch<number> | null)[]> {
   return new Promise((resolve, reject) => {
@@ -62,7 +56,7 @@ export function nearJoinRunner(options: NearJoinRunnerOptions = {}): NearJoinRun
   let idle: Worker[] | null = null;
   const start = (): Worker[] => {
     // The worker is one bundle: the parent's loader flags (tsx in tests and benchmarks) would only slow its start (~0.5 s).
-    const workers = Array.from({ length: parts }, () => new Worker(workerPath, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }));
+    const workers = Array.from({ length: parts }, () => new Worker(workerPath, { execArgv: [] }));
     // A thread that dies while idle takes its set with it: the next join would wait for it forever.
     for (const worker of workers) {
       worker.once('exit', () => {
