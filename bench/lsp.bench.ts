@@ -7,12 +7,13 @@
 // EDITS edits of three kinds (a line rewritten, a line inserted, a duplicate line deleted); the baseline is
 // one full validation of the edited text; (2) the same over stdio against the built server (didChange to
 // publishDiagnostics, debounce 0); (3) opening a 100k-line file (target ≤ 1 s): in process, the document
-// model, exact duplicates and diagnostics (everything but the near-duplicate join), then the join in place
-// and split over worker threads, against validateSeeds on the same text; over stdio, didOpen to the first
-// publication (every finding but near duplicates) and to the one with near duplicates (the join is in), an
-// edit sent during the join, and the server process's CPU time (its worker threads included). The join's
-// own baseline is the join at JOIN_BEFORE_COMMIT (its src/core and language-server extracted with git archive
-// into bench/out/, its worker bundled there), run in place and in its own worker threads on the same texts.
+// model, exact duplicates and diagnostics (everything but the near-duplicate join), against validateSeeds on
+// the same text; the join in plain node processes, as the server's worker threads run it (bench/lsp-join.mjs):
+// in place, and on a 2-thread runner; over stdio, didOpen to the first publication (every finding but near
+// duplicates) and to the one with near duplicates (the join is in), an edit sent during the join, and the
+// server process's CPU time (its worker threads included). The baseline of the join and of the server over
+// stdio is the tree at JOIN_BEFORE_COMMIT (src/ and language-server/ extracted with git archive into bench/out/
+// and bundled there as scripts/build.mjs bundles them), run on the same texts, alternating with the current code.
 // Run: node --import tsx bench/lsp.bench.ts [LINES_SMALL] [LINES_LARGE]   (defaults 10000 and 100000)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { build } from 'esbuild';
 import { SeedDocument } from '../language-server/seedDocument';
 import { SeedWorkspace } from '../language-server/workspace';
 import { createRng, type Rng } from '../src/core/random';
-import { joinShare, nearestEarlierAbove, prepareJoin, type JoinPlan } from '../src/core/rouge';
+import { nearestEarlierAbove } from '../src/core/rouge';
 import { parseSeedText } from '../src/core/seeds';
 import { DEFAULT_NEAR_DUPLICATE_THRESHOLD, validateSeeds } from '../src/core/validate';
 import { SeedSummaryRequest, SeedSummarySchema } from '../src/protocol/seedServer';
@@ -97,9 +98,9 @@ function processCpuMs(pid: number, mainThreadOnly = false): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
+/** Bundles of the tree at JOIN_BEFORE_COMMIT: src/core/rouge.ts, the runner (language-server/nearJoin.ts), its worker, the server. */
 interface TreeBefore {
-  nearestEarlierAbove: typeof nearestEarlierAbove;
-  /** The runner bundled (its threads started from plain node, as in the server), and its worker. */
+  rougePath: string;
   runnerPath: string;
   workerPath: string;
   serverPath: string;
@@ -112,7 +113,7 @@ interface TreeBefore {
 async function treeBefore(): Promise<TreeBefore | null> {
   const tree = path.resolve(__dirname, 'out/lsp-before', JOIN_BEFORE_COMMIT);
   const dist = (file: string) => path.join(tree, 'dist', file);
-  if (!existsSync(dist('server.js'))) {
+  if (!existsSync(dist('rouge.js'))) {
     try {
       rmSync(tree, { recursive: true, force: true });
       mkdirSync(dist(''), { recursive: true });
@@ -123,6 +124,7 @@ async function treeBefore(): Promise<TreeBefore | null> {
       await build({ ...options, entryPoints: [path.join(tree, 'language-server/server.ts')], outfile: dist('server.js'), plugins: [computeEngineOnDemand] });
       await build({ ...options, entryPoints: [path.join(tree, 'language-server/nearJoinWorker.ts')], outfile: dist('nearJoinWorker.js') });
       await build({ ...options, entryPoints: [path.join(tree, 'language-server/nearJoin.ts')], outfile: dist('nearJoin.js') });
+      await build({ ...options, entryPoints: [path.join(tree, 'src/core/rouge.ts')], outfile: dist('rouge.js') });
       copyFileSync(path.join(ROOT, 'dist/compute-engine.js'), dist('compute-engine.js'));
     } catch (error) {
       console.log(`no baseline at ${JOIN_BEFORE_COMMIT}: ${(error as Error).message}`);
@@ -130,7 +132,7 @@ async function treeBefore(): Promise<TreeBefore | null> {
     }
   }
   return {
-    nearestEarlierAbove: (require(path.join(tree, 'src/core/rouge.ts')) as typeof import('../src/core/rouge')).nearestEarlierAbove,
+    rougePath: dist('rouge.js'),
     runnerPath: dist('nearJoin.js'),
     workerPath: dist('nearJoinWorker.js'),
     serverPath: dist('server.js'),
@@ -242,74 +244,73 @@ async function largeOpen(lines: string[]): Promise<void> {
   const exact = timed(() => workspace.addDocuments([doc!]));
   let count = 0;
   const assembled = timed(() => (count = workspace.diagnostics(doc!).length));
-  // The join of the first occurrences' instructions, in place and in worker threads.
+  // The join of the first occurrences' instructions, checked against the join in this process.
   const distinct = doc!.entries.filter((entry) => entry.distinct).map((entry) => entry.instruction!);
-  let inPlace: ReturnType<typeof nearestEarlierAbove> = [];
-  const joined = timed(() => (inPlace = nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
-  const previous = await treeBefore();
-  let previousAnswer: ReturnType<typeof nearestEarlierAbove> = [];
-  const before = previous === null ? null : timed(() => (previousAnswer = previous.nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD)));
-  if (before !== null && JSON.stringify(previousAnswer) !== JSON.stringify(inPlace)) throw new Error(`the join disagrees with the join at ${JOIN_BEFORE_COMMIT}`);
-  const workerPath = path.resolve(__dirname, '../dist/nearJoinWorker.js');
-  const inThreads = existsSync(workerPath) ? await joinsInThreads(distinct, inPlace, workerPath, previous) : null;
-  const [threads, warmThreads] = inThreads?.current ?? [null, null];
-  const [threadsBefore, warmThreadsBefore] = inThreads?.before ?? [null, null];
-  // What the worker threads run, here one step after the other: the first thread's plan, then the two shares
-  // reading it; with two free cores the threads' wall time is the plan's and the larger share's (the shared
-  // machine rarely has two free cores, so the threads' own figure may not show it).
-  let plan: JoinPlan | null = null;
-  const prepared = timed(() => (plan = prepareJoin(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD, { shared: true })));
-  const shares = [0, 1].map((part) => timed(() => joinShare(plan!, { part, parts: 2 })));
+  const expected = JSON.stringify(nearestEarlierAbove(distinct, DEFAULT_NEAR_DUPLICATE_THRESHOLD));
+  const join = await joinFigures(distinct, expected, await treeBefore());
   const baseline = fullValidation(uri, text);
   for (const measure of ['cpu', 'wall'] as const) {
     const first = parsed[measure] + exact[measure] + assembled[measure];
-    const largerShare = Math.max(shares[0]![measure], shares[1]![measure]);
-    const total = first + joined[measure];
+    const total = first + join.inPlace.current[measure];
+    const versus = (current: Timing | undefined, before: Timing | undefined) =>
+      current === undefined ? 'not measured' : `${ms(current[measure])}` + (before === undefined ? '' : ` (at ${JOIN_BEFORE_COMMIT} ${ms(before[measure])} → ratio ${(before[measure] / current[measure]).toFixed(2)}×)`);
+    const { plan, shares } = join.inPlace.current;
     console.log(
       `open ${lines.length} lines in process, ${measure} time: parse + item checks ${ms(parsed[measure])}, exact duplicates ${ms(exact[measure])}, assembly ${ms(assembled[measure])} (${count} diagnostics) → ` +
         `all but the near-duplicate join ${ms(first)} = ${(first / OPEN_TARGET_MS).toFixed(2)}× the ${OPEN_TARGET_MS} ms target; ` +
-        `join of ${distinct.length} texts in place ${ms(joined[measure])}` +
-        (before === null ? ' (git unavailable: no baseline join)' : ` (the join at ${JOIN_BEFORE_COMMIT} ${ms(before[measure])} → ratio ${(before[measure] / joined[measure]).toFixed(2)}×, same answers)`) +
-        (threads === null || warmThreads === null
-          ? ' (dist/nearJoinWorker.js not built: no worker-thread figure)'
-          : `, in 2 worker threads (started beforehand, as the server starts them) ${ms(threads[measure])} (${(joined[measure] / threads[measure]).toFixed(2)}× faster), again on those threads ${ms(warmThreads[measure])} (${(joined[measure] / warmThreads[measure]).toFixed(2)}× faster)` +
-            (threadsBefore === null || warmThreadsBefore === null
-              ? ''
-              : ` (the runner at ${JOIN_BEFORE_COMMIT}, new threads: ${ms(threadsBefore[measure])} → ratio ${(threadsBefore[measure] / threads[measure]).toFixed(2)}×, again ${ms(warmThreadsBefore[measure])} → ratio ${(warmThreadsBefore[measure] / warmThreads[measure]).toFixed(2)}×)`)) +
-        `, in place one step after the other: its plan ${ms(prepared[measure])}, its 2 shares ${ms(shares[0]![measure])} + ${ms(shares[1]![measure])} (plan + the larger share ${(joined[measure] / (prepared[measure] + largerShare)).toFixed(2)}× faster than the whole)` +
-        `; total in place ${ms(total)} = ${(total / OPEN_TARGET_MS).toFixed(2)}× the target; validateSeeds on the same text ${ms(baseline[measure])} → ratio ${(baseline[measure] / total).toFixed(2)}×`,
+        `join of ${distinct.length} texts (plain node, same answers): in place, its plan and its two shares one after the other (best of 3) ${versus(join.inPlace.current, join.inPlace.before)} ` +
+        `= plan ${versus(plan, join.inPlace.before?.plan)} + shares ${ms(shares![0]![measure])} + ${ms(shares![1]![measure])}; ` +
+        `in 2 worker threads (better of 2 runs; the current runner's threads started beforehand, as the server starts them, the old one's with the join): ` +
+        `first join ${versus(join.threads?.current[0], join.threads?.before?.[0])}, second join on the same threads ${versus(join.threads?.current[1], join.threads?.before?.[1])}` +
+        `; all but the join + the join in place ${ms(total)} = ${(total / OPEN_TARGET_MS).toFixed(2)}× the target; validateSeeds on the same text ${ms(baseline[measure])} → ratio ${(baseline[measure] / total).toFixed(2)}×`,
     );
   }
 }
 
-type Timing = { wall: number; cpu: number };
+interface Timing {
+  wall: number;
+  cpu: number;
+  /** In place: the plan's and the two shares' own timings. */
+  plan?: Timing;
+  shares?: Timing[];
+}
+
+interface JoinFigures {
+  inPlace: { current: Timing; before?: Timing };
+  threads: { current: Timing[]; before?: Timing[] } | null;
+}
 
 /**
- * Two joins on one 2-thread runner, in a plain node process (bench/lsp-join-threads.mjs): the current runner
- * with its threads started first, and the one at JOIN_BEFORE_COMMIT, alternating twice; per runner the better
- * of the two rounds, for its first join and for its second.
+ * The join in plain node processes (bench/lsp-join.mjs), the current code against JOIN_BEFORE_COMMIT's,
+ * alternating: in place (the plan, then the two shares the threads run; best of 3 joins) and on a 2-thread
+ * runner (a first and a second join; the better of two runs each). Every answer must equal `expected`.
  */
-async function joinsInThreads(texts: string[], inPlace: unknown, workerPath: string, previous: TreeBefore | null): Promise<{ current: Timing[]; before: Timing[] | null }> {
+async function joinFigures(texts: string[], expected: string, previous: TreeBefore | null): Promise<JoinFigures> {
   const out = path.resolve(__dirname, 'out');
   const textsFile = path.join(out, 'lsp-join-texts.json');
-  const runnerPath = path.join(out, 'lsp-current-nearJoin.js');
+  const current = { rouge: path.join(out, 'lsp-current-rouge.js'), runner: path.join(out, 'lsp-current-nearJoin.js') };
   mkdirSync(out, { recursive: true });
   writeFileSync(textsFile, JSON.stringify(texts));
   const { bundleOptions } = await import('../scripts/bundles.mjs');
-  await build({ ...bundleOptions(), logLevel: 'warning', entryPoints: [path.resolve(__dirname, '../language-server/nearJoin.ts')], outfile: runnerPath });
-  const run = (runner: string, worker: string, mode: string): Timing[] => {
-    const output = execFileSync(process.execPath, [path.resolve(__dirname, 'lsp-join-threads.mjs'), runner, worker, textsFile, String(DEFAULT_NEAR_DUPLICATE_THRESHOLD), mode], { maxBuffer: 256 << 20, encoding: 'utf8' });
+  for (const [entry, outfile] of [['src/core/rouge.ts', current.rouge], ['language-server/nearJoin.ts', current.runner]] as const) {
+    await build({ ...bundleOptions(), logLevel: 'warning', entryPoints: [path.resolve(__dirname, '..', entry)], outfile });
+  }
+  const run = (...args: string[]): Timing[] => {
+    const output = execFileSync(process.execPath, [path.resolve(__dirname, 'lsp-join.mjs'), ...args], { maxBuffer: 256 << 20, encoding: 'utf8' });
     const { joins, answer } = JSON.parse(output) as { joins: Timing[]; answer: unknown };
-    if (JSON.stringify(answer) !== JSON.stringify(inPlace)) throw new Error(`the worker-thread join of ${runner} disagrees with the join in place`);
+    if (JSON.stringify(answer) !== expected) throw new Error(`lsp-join.mjs ${args.slice(0, 2).join(' ')} disagrees with the join in this process`);
     return joins;
   };
+  const threshold = String(DEFAULT_NEAR_DUPLICATE_THRESHOLD);
+  const inPlace = (rouge: string) => run('in-place', rouge, textsFile, threshold).reduce((a, b) => (b.cpu < a.cpu ? b : a));
+  const threads = (runner: string, worker: string, start: string) => run('threads', runner, worker, textsFile, threshold, start);
   const better = (a: Timing[], b: Timing[]) => a.map((timing, k) => ({ wall: Math.min(timing.wall, b[k]!.wall), cpu: Math.min(timing.cpu, b[k]!.cpu) }));
-  const rounds: { current: Timing[]; before: Timing[] | null }[] = [];
-  for (let round = 0; round < 2; round++) {
-    const current = run(runnerPath, workerPath, 'prestart');
-    rounds.push({ current, before: previous === null ? null : run(previous.runnerPath, previous.workerPath, 'new') });
-  }
-  return { current: better(rounds[0]!.current, rounds[1]!.current), before: previous === null ? null : better(rounds[0]!.before!, rounds[1]!.before!) };
+  const figures: JoinFigures = { inPlace: { current: inPlace(current.rouge), ...(previous === null ? {} : { before: inPlace(previous.rougePath) }) }, threads: null };
+  const workerPath = path.resolve(__dirname, '../dist/nearJoinWorker.js');
+  if (!existsSync(workerPath)) return figures;
+  const rounds = [0, 1].map(() => ({ current: threads(current.runner, workerPath, 'prestart'), before: previous === null ? undefined : threads(previous.runnerPath, previous.workerPath, 'new') }));
+  figures.threads = { current: better(rounds[0]!.current, rounds[1]!.current), ...(previous === null ? {} : { before: better(rounds[0]!.before!, rounds[1]!.before!) }) };
+  return figures;
 }
 
 /** Opening the large file in the built server: first publication, an edit during the join, the near duplicates. */
