@@ -16,11 +16,12 @@
 // and bundled there as scripts/build.mjs bundles them), run on the same texts, alternating with the current code.
 // Run: node --import tsx bench/lsp.bench.ts [LINES_SMALL] [LINES_LARGE]   (defaults 10000 and 100000)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { SeedDocument } from '../language-server/seedDocument';
 import { SeedWorkspace } from '../language-server/workspace';
+import { extractCommit } from './extract';
 import { createRng, type Rng } from '../src/core/random';
 import { nearestEarlierAbove } from '../src/core/rouge';
 import { parseSeedText } from '../src/core/seeds';
@@ -115,10 +116,7 @@ async function treeBefore(): Promise<TreeBefore | null> {
   const dist = (file: string) => path.join(tree, 'dist', file);
   if (!existsSync(dist('rouge.js'))) {
     try {
-      rmSync(tree, { recursive: true, force: true });
-      mkdirSync(dist(''), { recursive: true });
-      const archive = execFileSync('git', ['archive', JOIN_BEFORE_COMMIT, 'src', 'language-server'], { cwd: ROOT, maxBuffer: 64 << 20 });
-      execFileSync('tar', ['-x', '-C', tree], { input: archive });
+      extractCommit(JOIN_BEFORE_COMMIT, ['src', 'language-server'], tree);
       const { bundleOptions, computeEngineOnDemand } = await import('../scripts/bundles.mjs');
       const options = { ...bundleOptions(), logLevel: 'warning' as const };
       await build({ ...options, entryPoints: [path.join(tree, 'language-server/server.ts')], outfile: dist('server.js'), plugins: [computeEngineOnDemand] });

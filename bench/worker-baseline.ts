@@ -1,10 +1,11 @@
 // Shared by the worker benchmarks: the worker as it was before the speed work (BASELINE_COMMIT), extracted
 // with `git archive` into bench/out, so that one run measures the old and the new worker on the same inputs;
 // and the CPU seconds a worker process has used, a steadier figure than wall time on a shared machine.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkerClient } from '../src/engine/worker';
+import { extractCommit } from './extract';
 
 /** The last commit before the sampling/training speed work on the worker (issue #3). */
 export const BASELINE_COMMIT = '6d5e06b3c42907a330f24870d53012cbd643da9c';
@@ -17,10 +18,7 @@ export function baselineTrainerDir(): string {
   const target = path.join(ROOT, 'bench/out/worker-baseline', BASELINE_COMMIT.slice(0, 12));
   const trainer = path.join(target, 'trainer');
   if (!existsSync(path.join(trainer, 'serl_worker/__main__.py'))) {
-    rmSync(target, { recursive: true, force: true });
-    mkdirSync(target, { recursive: true });
-    const archive = execFileSync('git', ['archive', BASELINE_COMMIT, 'trainer/serl_worker'], { cwd: ROOT, maxBuffer: 64 << 20 });
-    execFileSync('tar', ['-x', '-C', target], { input: archive });
+    extractCommit(BASELINE_COMMIT, ['trainer/serl_worker'], target);
   }
   return trainer;
 }
