@@ -57,8 +57,11 @@ export function nearJoinRunner(options: NearJoinRunnerOptions = {}): NearJoinRun
   const start = (): Worker[] => {
     // The worker is one bundle: the parent's loader flags (tsx in tests and benchmarks) would only slow its start (~0.5 s).
     const workers = Array.from({ length: parts }, () => new Worker(workerPath, { execArgv: [] }));
-    // A thread that dies while idle takes its set with it: the next join would wait for it forever.
+    // A thread that dies while idle takes its set with it: the next join would wait for it forever. Its error
+    // (a prestarted thread that fails to load its script) needs a listener, or it would end the process; the
+    // exit that follows is what counts, and the next join starts new threads and reports their failure.
     for (const worker of workers) {
+      worker.on('error', () => {});
       worker.once('exit', () => {
         if (idle !== workers) return;
         idle = null;

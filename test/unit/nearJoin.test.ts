@@ -77,4 +77,8 @@ test('the worker-thread runner returns the join of its texts, and an aborted or 
   const prestarted = nearJoinRunner({ workerPath: JOIN_WORKER, parts: 2, prestart: true });
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(await prestarted(list, 0.7, new AbortController().signal), nearestEarlierAbove(list, 0.7));
+  // Prestarted threads whose script fails to load: the process goes on, and a join rejects with the failure.
+  const broken = nearJoinRunner({ workerPath: path.join(path.dirname(JOIN_WORKER), 'no-such-worker.js'), parts: 2, prestart: true });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await assert.rejects(broken(list, 0.7, new AbortController().signal), /no-such-worker|Cannot find module/);
 });
