@@ -67,8 +67,8 @@ export function nearJoinRunner(options: NearJoinRunnerOptions = {}): NearJoinRun
         idle = null;
         for (const other of workers) void other.terminate();
       });
+      worker.unref();
     }
-    for (const worker of workers) worker.unref();
     return workers;
   };
   if (options.prestart) idle = start();

@@ -401,6 +401,7 @@ const KEY_LOOKUP_COST = 8;
  * other 28 hold the probing visit's stamp, enough for 268 M texts, far beyond what fits in memory.
  */
 const KEY_COUNT_BITS = 4;
+const KEY_COUNT_MASK = (1 << KEY_COUNT_BITS) - 1;
 
 /** A pair-key filter: the ℓ of its ℓ-prefixes, and the classes its keys pair elements within. */
 export interface PairKeyShape {
@@ -507,11 +508,13 @@ class KeyCounts {
     this.used = 0;
   }
 
-  add(key: number): void {
+  add(key: number, count = 1): void {
     const mask = this.keys.length - 1;
     let b = (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
     while (this.counts[b] !== 0 && this.keys[b] !== key) b = (b + 1) & mask;
-    if (this.counts[b]++ !== 0) return;
+    const before = this.counts[b]!;
+    this.counts[b] = before + count;
+    if (before !== 0) return;
     this.keys[b] = key;
     if (++this.used * 2 > this.keys.length) this.grow();
   }
@@ -527,15 +530,7 @@ class KeyCounts {
     this.keys = new Int32Array(keys.length * 2);
     this.counts = new Int32Array(keys.length * 2);
     this.used = 0;
-    const mask = this.keys.length - 1;
-    for (let b = 0; b < keys.length; b++) {
-      if (counts[b] === 0) continue;
-      let at = (Math.imul(keys[b]!, 0x9e3779b1) >>> 0) & mask;
-      while (this.counts[at] !== 0) at = (at + 1) & mask;
-      this.keys[at] = keys[b]!;
-      this.counts[at] = counts[b]!;
-      this.used++;
-    }
+    for (let b = 0; b < keys.length; b++) if (counts[b] !== 0) this.add(keys[b]!, counts[b]!);
   }
 }
 
@@ -1647,9 +1642,9 @@ export function joinShare(plan: JoinPlan, share: JoinShare): (NearDuplicateMatch
           if (state >>> KEY_COUNT_BITS !== stamp) {
             keyState[y] = fresh;
             if (keysNeeded === 1) candidates[candidateCount++] = y;
-          } else if ((state & ((1 << KEY_COUNT_BITS) - 1)) < keysNeeded) {
+          } else if ((state & KEY_COUNT_MASK) < keysNeeded) {
             keyState[y] = state + 1;
-            if ((state & ((1 << KEY_COUNT_BITS) - 1)) + 1 === keysNeeded) candidates[candidateCount++] = y;
+            if ((state & KEY_COUNT_MASK) + 1 === keysNeeded) candidates[candidateCount++] = y;
           }
         }
       }
